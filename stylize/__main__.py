@@ -1,0 +1,3 @@
+from stylize.cli.main import main
+
+main()

@@ -1,0 +1,137 @@
+"""Options shared by several commands, written once, and the dataclasses they become.
+
+Commands stack these decorators, then call `ModelChoice.from_options(...)` / `StyleChoice...`
+so nothing below the CLI ever sees a click context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import click
+
+from stylize.device import DEVICES, PRECISIONS
+from stylize.models.config import OFFICIAL_SEED, POLICIES
+from stylize.registry import MODELS
+
+F = Callable[..., Any]
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(f: F) -> F:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
+model_options = _stack(
+    click.option("--model", "-m", "model", type=click.Choice(list(MODELS)), default="adaattn", show_default=True,
+                 help="Which network."),
+    click.option("--weights", "weights", type=click.Path(path_type=str), default=None,
+                 help="Folder or zip with the checkpoints (else $STYLIZE_WEIGHTS, the checkout's weights/, "
+                 "the user data folder, then stylize's own weights)."),
+    click.option("--device", type=click.Choice(list(DEVICES)), default="auto", show_default=True),
+    click.option("--precision", type=click.Choice(list(PRECISIONS)), default="fp32", show_default=True,
+                 help="fp32 is exact; bf16 is much faster on CPUs with AMX and on GPUs; fp16 for GPUs."),
+    click.option("--attention", "policy", type=click.Choice(list(POLICIES)), default="official", show_default=True,
+                 help="official: as released (seeded sample of 4096 relu3_1 style keys); full: every style position."),
+    click.option("--seed", type=int, default=OFFICIAL_SEED, show_default=True,
+                 help="Seed of the official style-key sample."),
+)  # fmt: skip
+
+
+style_options = _stack(
+    click.option("--style", "-s", "styles", multiple=True, required=True, type=click.Path(path_type=str),
+                 help="Style image (repeat for several)."),
+    click.option("--style-weights", type=str, default=None,
+                 help="Interpolation weights of several styles, e.g. 0.7,0.3."),
+    click.option("--style-size", type=click.IntRange(min=0), default=512, show_default=True,
+                 help="Long side the style is resized to (0 keeps its size)."),
+    click.option("--max-size", type=click.IntRange(min=0), default=0,
+                 help="Bound on the content's long side (0 keeps its size)."),
+    click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+                 help="Content-style trade-off: 1 full style, 0 the content's own features."),
+    click.option("--preserve-color", is_flag=True, help="Keep the content's colours (luminance-only transfer)."),
+    click.option("--mask", "masks", multiple=True, type=click.Path(path_type=str),
+                 help="Content mask per style (white = where that style goes)."),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which model to load, from where, on what."""
+
+    name: str = "adaattn"
+    weights: str | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    policy: str = "official"
+    seed: int = OFFICIAL_SEED
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> ModelChoice:
+        return cls(
+            options["model"], options["weights"], options["device"], options["precision"],
+            options["policy"], options["seed"],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StyleChoice:
+    """What to apply and how."""
+
+    styles: tuple[str, ...]
+    style_weights: tuple[float, ...] | None = None
+    style_size: int = 512
+    max_size: int = 0
+    alpha: float = 1.0
+    preserve_color: bool = False
+    masks: tuple[str, ...] = ()
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> StyleChoice:
+        weights = parse_weights(options["style_weights"], len(options["styles"]))
+        masks = tuple(options["masks"])
+        if masks and len(masks) != len(options["styles"]):
+            raise click.BadParameter(
+                f"{len(masks)} masks for {len(options['styles'])} styles: give one --mask per --style", param_hint="--mask"
+            )
+        return cls(
+            tuple(options["styles"]), weights, options["style_size"], options["max_size"], options["alpha"],
+            options["preserve_color"], masks,
+        )  # fmt: skip
+
+
+def parse_weights(text: str | None, count: int) -> tuple[float, ...] | None:
+    """'0.7,0.3' -> (0.7, 0.3), checked against the number of styles."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers", param_hint="--style-weights") from None
+    if len(values) != count:
+        raise click.BadParameter(f"{len(values)} weights for {count} styles", param_hint="--style-weights")
+    if any(v < 0 for v in values) or sum(values) <= 0:
+        raise click.BadParameter("weights must be non-negative and not all zero", param_hint="--style-weights")
+    return values
+
+
+def load_stylizer(choice: ModelChoice):  # type: ignore[no-untyped-def]
+    """Load the model, and say so when stylize's own weights stand in for a paper's release."""
+    import stylize
+    from stylize.cli.console import print_note
+    from stylize.models.config import Compute
+
+    model = stylize.load_model(
+        choice.name, choice.weights, choice.device, choice.precision, Compute(policy=choice.policy, seed=choice.seed)
+    )
+    if model.bundled:
+        print_note(
+            f"using stylize's own trained {choice.name} weights (no released checkpoints found; "
+            "see `stylize weights list`)"
+        )
+    return model

@@ -1,0 +1,173 @@
+"""AdaAttN image and video networks (official `models/networks.py`, `adaattn_model.py`, `inference_frame.py`).
+
+Attention is computed in bands of query rows, so memory grows linearly with the content; every
+quantity that depends only on the style is computed once (`remember_style`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std
+from stylize.models.config import Compute
+from stylize.models.decoder import Decoder, VideoDecoder
+from stylize.models.network import Outputs, StyleMemory, StyleNetwork
+from stylize.models.vgg import Encoded
+from stylize.sizing import iter_chunks, rows_per_chunk
+
+RELU3_SAMPLE = 64 * 64
+DEEP_SAMPLE = 256 * 256
+
+
+def sample_positions(total: int, count: int, seed: int) -> Tensor:
+    """The official key sample: `randperm(total)[:count]` from a CPU generator seeded `seed`.
+
+    The released code reseeds the process-wide generator inside forward; a local generator draws
+    the same permutation without that side effect.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randperm(total, generator=generator)[:count]
+
+
+def project(conv: nn.Conv2d, flat: Tensor) -> Tensor:
+    """A 1x1 convolution applied to flattened positions: (N, C_in, S) -> (N, C_out, S)."""
+    weight = conv.weight.flatten(1).to(flat.dtype)
+    bias = conv.bias.to(flat.dtype) if conv.bias is not None else None
+    out = torch.matmul(weight, flat)
+    return out if bias is None else out + bias[:, None]
+
+
+class AdaAttN(nn.Module):
+    """One attention layer: the style's weighted mean and std, applied to the normalised content.
+
+    Args:
+        in_planes: feature channels C (value and output).
+        key_planes: key channels (shallow layers concatenated).
+        max_sample: style positions the official policy keeps (sampled with the seed).
+        cosine: the video model's cosine similarity instead of softmax.
+    """
+
+    def __init__(self, in_planes: int, key_planes: int, max_sample: int, cosine: bool = False) -> None:
+        super().__init__()
+        self.f = nn.Conv2d(key_planes, key_planes, kernel_size=1)
+        self.g = nn.Conv2d(key_planes, key_planes, kernel_size=1)
+        self.h = nn.Conv2d(in_planes, in_planes, kernel_size=1)
+        self.max_sample = max_sample
+        self.cosine = cosine
+
+    def remember(self, style: Tensor, style_key: Tensor, compute: Compute) -> AttnMemory:
+        """Style keys and values, (N, C, hs, ws) and (N, C_key, hs, ws) -> `AttnMemory`."""
+        keys, values = style_key.flatten(2), style.flatten(2)
+        positions = keys.shape[-1]
+        if compute.policy == "official" and positions > self.max_sample:
+            # The 1x1 projections act per position, so sampling first gives the same values.
+            index = sample_positions(positions, self.max_sample, compute.seed).to(keys.device)
+            keys, values = keys[:, :, index], values[:, :, index]
+        keys = project(self.g, keys)
+        if self.cosine:
+            keys = keys / (keys.float().norm(dim=1, keepdim=True) + EPS).to(keys.dtype)
+        return AttnMemory(keys, project(self.h, values).transpose(1, 2))
+
+    def weights(self, queries: Tensor, keys: Tensor) -> Tensor:
+        """Attention weights (N, Q, S) float32 from queries (N, Q, C_key) and keys (N, C_key, S)."""
+        if self.cosine:
+            queries = queries / (queries.float().norm(dim=-1, keepdim=True) + EPS).to(queries.dtype)
+            scores = torch.relu(torch.matmul(queries, keys).float() + 1.0)
+            return scores / (scores.sum(dim=-1, keepdim=True) + EPS)
+        return torch.matmul(queries, keys).float().softmax(dim=-1)
+
+    def attend(self, content: Tensor, key: KeySource, memory: AttnMemory, compute: Compute) -> Tensor:
+        """`std * mvn(content) + mean` for content (N, C, h, w), in bands of query rows."""
+        n, c, h, w = content.shape
+        mean_c, std_c = mean_std(content.float())
+        out = torch.empty_like(content)
+        rows = rows_per_chunk(w, memory.keys.shape[-1], compute.chunk_elements)
+        for start, stop in iter_chunks(h, rows):
+            queries = self.f(key.band(start, stop)).flatten(2).transpose(1, 2)
+            mean, std = memory.read(self.weights(queries, memory.keys))
+            normed = (content[..., start:stop, :].float() - mean_c) / std_c
+            mean = mean.transpose(1, 2).reshape(n, c, stop - start, w)
+            std = std.transpose(1, 2).reshape(n, c, stop - start, w)
+            out[..., start:stop, :] = (std * normed + mean).to(out.dtype)
+        return out
+
+
+class Transformer(nn.Module):
+    """relu4_1 and relu5_1 attention merged by a 3x3 conv (official `Transformer`, 14 keys)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn_adain_4_1 = AdaAttN(512, 960, DEEP_SAMPLE)
+        self.attn_adain_5_1 = AdaAttN(512, 960 + 512, DEEP_SAMPLE)
+        self.merge_conv_pad = nn.ReflectionPad2d(1)
+        self.merge_conv = nn.Conv2d(512, 512, kernel_size=3)
+
+    def merge(self, relu4: Tensor, relu5: Tensor) -> Tensor:
+        """(N, 512, h, w) and (N, 512, h/2, w/2) -> (N, 512, h, w); relu5 is upsampled first."""
+        up = F.interpolate(relu5, scale_factor=2.0, mode="nearest")
+        return self.merge_conv(self.merge_conv_pad(relu4 + up))
+
+
+class AdaAttNNet(StyleNetwork):
+    """The released AdaAttN image model (`--skip_connection_3 --shallow_layer`)."""
+
+    multiple = 16
+    depth = 5
+    attention_layers = (2, 3, 4)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adaattn_3 = AdaAttN(256, 64 + 128 + 256, RELU3_SAMPLE)
+        self.transformer = Transformer()
+        self.decoder = Decoder()
+
+    def attention(self, layer: int) -> AdaAttN:
+        if layer == 2:
+            return self.adaattn_3
+        return self.transformer.attn_adain_4_1 if layer == 3 else self.transformer.attn_adain_5_1
+
+    def remember_style(self, style: Encoded, compute: Compute) -> StyleMemory:
+        return {
+            layer: self.attention(layer).remember(
+                style.deep[layer], KeySource(key_parts(style, layer)).band(0, style.size_of(layer)[0]), compute
+            )
+            for layer in self.attention_layers
+        }
+
+    def attend(self, content: Encoded, memory: StyleMemory, compute: Compute) -> Outputs:
+        return {
+            layer: self.attention(layer).attend(
+                content.deep[layer], KeySource(key_parts(content, layer)), memory[layer], compute
+            )
+            for layer in self.attention_layers
+        }
+
+    def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
+        merged = self.transformer.merge(outputs[3], outputs[4])
+        return self.decoder.decode(merged, outputs[2], compute.band_pixels)
+
+
+class AdaAttNVideoNet(StyleNetwork):
+    """The released AdaAttN video model: cosine attention at relu3_1 and a relu3_1 decoder."""
+
+    multiple = 4
+    depth = 3
+    attention_layers = (2,)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transformer = AdaAttN(256, 64 + 128 + 256, DEEP_SAMPLE, cosine=True)
+        self.decoder = VideoDecoder()
+
+    def remember_style(self, style: Encoded, compute: Compute) -> StyleMemory:
+        key = KeySource(key_parts(style, 2)).band(0, style.size_of(2)[0])
+        return {2: self.transformer.remember(style.deep[2], key, compute)}
+
+    def attend(self, content: Encoded, memory: StyleMemory, compute: Compute) -> Outputs:
+        key = KeySource(key_parts(content, 2))
+        return {2: self.transformer.attend(content.deep[2], key, memory[2], compute)}
+
+    def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
+        return self.decoder.decode(outputs[2], compute.band_pixels)

@@ -1,0 +1,185 @@
+"""Pieces shared by AdaAttN, its video variant and StyA2K (official `models/networks.py` of both repos).
+
+Everything here is a pure tensor function. Shapes use N for batch, C for channels, H x W for space.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from stylize.sizing import plan_bands
+
+EPS = 1e-5
+
+
+def mean_std(feat: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
+    """Per-sample, per-channel mean and standard deviation over space.
+
+    Args:
+        feat: (N, C, H, W) float.
+
+    Returns:
+        mean and std, each (N, C, 1, 1). The variance is the unbiased one (divides by H*W - 1),
+        as in the official `calc_mean_std`; std = sqrt(var + eps).
+    """
+    n, c = feat.shape[:2]
+    flat = feat.reshape(n, c, -1)
+    var, mean = torch.var_mean(flat, dim=2, unbiased=True)
+    return mean.view(n, c, 1, 1), (var + eps).sqrt().view(n, c, 1, 1)
+
+
+def mvn(feat: Tensor) -> Tensor:
+    """Mean-variance normalisation, (N, C, H, W) -> same shape, computed in float32."""
+    dtype = feat.dtype
+    feat = feat.float()
+    mean, std = mean_std(feat)
+    return ((feat - mean) / std).to(dtype)
+
+
+def nearest_rows(size_in: int, size_out: int, device: torch.device | None = None) -> Tensor:
+    """The source indices PyTorch's legacy `nearest` interpolation picks for one axis.
+
+    Asking `F.interpolate` itself keeps us exact to the official `get_key` (which resizes with the
+    default mode) for every ratio, including the non-integer ones of odd sizes.
+    """
+    ramp = torch.arange(size_in, dtype=torch.float32, device=device).view(1, 1, size_in, 1)
+    picked = F.interpolate(ramp, size=(size_out, 1), mode="nearest")
+    return picked.view(size_out).long()
+
+
+def resize_nearest(feat: Tensor, size: tuple[int, int]) -> Tensor:
+    """`F.interpolate(feat, size)` (legacy nearest) done as a gather, so it also works in bands."""
+    h, w = feat.shape[-2:]
+    if (h, w) == tuple(size):
+        return feat
+    rows = nearest_rows(h, size[0], feat.device)
+    cols = nearest_rows(w, size[1], feat.device)
+    return feat.index_select(-2, rows).index_select(-1, cols)
+
+
+def shallow_key(feats: list[Tensor], layer: int, shallow: bool = True) -> Tensor:
+    """The official `get_key`: the attention key of encoder layer `layer` (0 = relu1_1 ... 4 = relu5_1).
+
+    Each shallower feature is resized (legacy nearest) to the layer's size and mean-variance
+    normalised on its own; all are concatenated shallow -> deep. Without `shallow`, or at layer 0,
+    the key is just the normalised feature.
+    """
+    target = feats[layer]
+    if not shallow or layer == 0:
+        return mvn(target)
+    size = target.shape[-2:]
+    parts = [mvn(resize_nearest(feats[i], size)) for i in range(layer)]
+    parts.append(mvn(target))
+    return torch.cat(parts, dim=1)
+
+
+class KeySource:
+    """Mean-variance-normalised key parts of one layer, concatenated lazily, a band of rows at a time.
+
+    The official key is `cat([mvn(part) for part in parts])`; holding it whole costs C_key x H x W
+    floats (448 channels at relu3_1), so the statistics are taken once and bands are built on demand.
+    """
+
+    def __init__(self, parts: list[Tensor]) -> None:
+        self.parts = parts
+        self.stats = [mean_std(p.float()) for p in parts]
+
+    @property
+    def rows(self) -> int:
+        return int(self.parts[0].shape[-2])
+
+    def band(self, start: int, stop: int) -> Tensor:
+        """Key rows [start, stop): (N, C_key, stop - start, W), in the parts' dtype."""
+        pieces = [
+            ((p[..., start:stop, :].float() - mean) / std).to(p.dtype)
+            for p, (mean, std) in zip(self.parts, self.stats)
+        ]
+        return torch.cat(pieces, dim=1)
+
+
+def key_parts(feats: "FeatureLookup", layer: int, shallow: bool = True) -> list[Tensor]:
+    """The un-normalised parts of the official `get_key` for `layer`, shallow -> deep."""
+    if not shallow or layer == 0:
+        return [feats.at_size_of(layer, layer)]
+    return [feats.at_size_of(i, layer) for i in range(layer + 1)]
+
+
+class FeatureLookup:
+    """Anything that can give layer i resized to layer j's size (see `vgg.Encoded`)."""
+
+    def at_size_of(self, source: int, target: int) -> Tensor:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+class AttnMemory:
+    """What one attention layer keeps of a style: keys and the values' first two moments.
+
+    Attributes:
+        keys: (N, C_key, S) projected style keys (S style positions, possibly sampled).
+        moments: (N, S, 2C) the values centred on `centre`, then their squares.
+        centre: (N, 1, C) per-channel mean of the values.
+    """
+
+    def __init__(self, keys: Tensor, values: Tensor) -> None:
+        self.keys = keys
+        self.centre = values.float().mean(dim=1, keepdim=True)
+        shifted = values.float() - self.centre
+        self.moments = torch.cat([shifted, shifted * shifted], dim=-1).to(values.dtype)
+
+    def to(self, dtype: torch.dtype) -> "AttnMemory":
+        clone = object.__new__(AttnMemory)
+        clone.keys, clone.moments, clone.centre = self.keys.to(dtype), self.moments.to(dtype), self.centre
+        return clone
+
+    def read(self, attn: Tensor) -> tuple[Tensor, Tensor]:
+        """Attention-weighted mean and std of the values.
+
+        Args:
+            attn: (N, Q, S) weights, rows summing to 1.
+
+        Returns:
+            mean, std: (N, Q, C) float32. std = sqrt(relu(E[v^2] - E[v]^2)), no epsilon, as released.
+
+        NOTE: the values are centred on their own mean before the product (the mean is added back).
+        The variance is shift-invariant, so this is the released formula, but E[v^2] - E[v]^2 then
+        cancels far less, which keeps half precision usable.
+        """
+        c = self.centre.shape[-1]
+        moments = torch.matmul(attn.to(self.moments.dtype), self.moments).float()
+        mean, second = moments[..., :c], moments[..., c:]
+        std = torch.relu(second - mean * mean).sqrt_()
+        return mean + self.centre, std
+
+
+def run_banded(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[tuple[Tensor, int]],
+    out_scale: int,
+    band_rows: int,
+    halo: int,
+) -> Tensor:
+    """Apply a stack of local operations to row bands with an overlap and stitch the exact result.
+
+    Args:
+        fn: takes the inputs' bands, returns the output band.
+        inputs: (tensor, rows per base row) pairs; the first input's rows define the base grid.
+        out_scale: output rows per base row.
+        band_rows: base rows per band.
+        halo: base rows of overlap; must exceed how far a band edge spoils values.
+
+    Returns:
+        The same tensor as `fn(*[t for t, _ in inputs])`, computed band by band.
+    """
+    base_rows = int(inputs[0][0].shape[-2])
+    if band_rows >= base_rows:
+        return fn(*[t for t, _ in inputs])
+    pieces = []
+    for band in plan_bands(base_rows, band_rows, halo):
+        args = [t[..., band.context_start * s : band.context_stop * s, :] for t, s in inputs]
+        top, bottom = band.crop
+        pieces.append(fn(*args)[..., top * out_scale : bottom * out_scale, :])
+    return torch.cat(pieces, dim=-2)

@@ -1,0 +1,47 @@
+"""How a network computes: attention policy and memory bounds. Pure configuration, no torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+POLICIES = ("official", "full")
+OFFICIAL_SEED = 6666
+MIN_CHUNK = 1 << 16
+MIN_BAND = 1 << 14
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Settings that change how, not what, a network computes (except `policy` and `seed`).
+
+    Attributes:
+        policy: "official" reproduces the released code, including its seeded sub-sampling of
+            style keys (4096 at relu3_1, 65536 deeper); "full" attends to every style position.
+        seed: seed of the CPU generator that draws the official key sample.
+        chunk_elements: attention scores held at once (queries x keys); bounds memory.
+        band_pixels: image pixels per row band in the encoder and decoder (larger images are
+            processed band by band with an overlap, which gives the same values).
+    """
+
+    policy: str = "official"
+    seed: int = OFFICIAL_SEED
+    chunk_elements: int = 1 << 25
+    band_pixels: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"attention policy must be one of {', '.join(POLICIES)}, not {self.policy!r}")
+        if self.chunk_elements < 1 or self.band_pixels < 1:
+            raise ValueError("chunk_elements and band_pixels must be positive")
+
+    def halved(self) -> "Compute":
+        """The same settings with half the working memory (for an out-of-memory retry)."""
+        return replace(
+            self,
+            chunk_elements=max(MIN_CHUNK, self.chunk_elements // 2),
+            band_pixels=max(MIN_BAND, self.band_pixels // 2),
+        )
+
+    @property
+    def is_smallest(self) -> bool:
+        return self.chunk_elements <= MIN_CHUNK and self.band_pixels <= MIN_BAND

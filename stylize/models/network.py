@@ -1,0 +1,59 @@
+"""The shape every style network shares: encode, remember a style, attend, decode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from stylize.models.config import Compute
+from stylize.models.vgg import Encoded, VGGEncoder
+
+# Per attention layer (2 = relu3_1, 3 = relu4_1, 4 = relu5_1): what the network keeps of a style,
+# and what attention produced for a content.
+StyleMemory = dict[int, Any]
+Outputs = dict[int, Tensor]
+
+
+class StyleNetwork(nn.Module):
+    """Encoder + attention + decoder. Tensors in, tensors out; no files, no printing.
+
+    Subclasses set `multiple` (content sides must be multiples of it), `style_multiple` (the
+    same for styles), `depth` (encoder layers used) and `attention_layers`, and implement the
+    three steps below. A content batch of N may share a style of batch 1.
+    """
+
+    multiple: int
+    style_multiple = 1
+    depth: int
+    attention_layers: tuple[int, ...]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = VGGEncoder()
+
+    def encode(self, image: Tensor, compute: Compute) -> Encoded:
+        """(N, 3, H, W) in [0, 1], sides multiples of `multiple` -> encoder features."""
+        return self.encoder.encode(image, self.depth, self.attention_layers, compute.band_pixels)
+
+    def remember_style(self, style: Encoded, compute: Compute) -> StyleMemory:
+        raise NotImplementedError
+
+    def attend(self, content: Encoded, memory: StyleMemory, compute: Compute) -> Outputs:
+        raise NotImplementedError
+
+    def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
+        raise NotImplementedError
+
+    def content_outputs(self, content: Encoded) -> Outputs:
+        """What `attend` would give with no style at all: the content's own features.
+
+        Blending attention outputs towards these is the feature-level content-style trade-off.
+        """
+        return {layer: content.deep[layer] for layer in self.attention_layers}
+
+    def forward(self, content: Tensor, style: Tensor, compute: Compute | None = None) -> Tensor:
+        """Raw decoder output (N, 3, H, W) for content and style (N, 3, *, *) of supported sizes."""
+        compute = compute or Compute()
+        memory = self.remember_style(self.encode(style, compute), compute)
+        return self.decode(self.attend(self.encode(content, compute), memory, compute), compute)

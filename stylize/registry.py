@@ -1,0 +1,214 @@
+"""What models exist and which files each needs: the single source of truth, as frozen data.
+
+Hashes and sources come from `../shared/reference/official-implementations.md` (the maintainers
+publish none): sha256 where the file was read, git blob ids of the copies committed to GitHub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DRIVE = "https://drive.usercontent.google.com/download?export=download&confirm=t&id="
+STYA2K_RAW = "https://github.com/LearningHx/StyA2K/raw/70b58dfdf6c249a0c621d8b849945272671dce74/"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A public place a file can be downloaded from.
+
+    Attributes:
+        url: the download address.
+        member: for an archive, the file's name inside it (found at any depth); None for a plain file.
+    """
+
+    url: str
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One checkpoint file of a model.
+
+    Attributes:
+        filename: the official file name.
+        module: the network attribute it loads into (strictly).
+        digests: known digests, "sha256:<hex>" or "gitblob:<hex>" (git hash-object of the file).
+        sources: where `stylize weights fetch` may download it, in order of preference.
+        size: the released file's size in bytes, where known.
+    """
+
+    filename: str
+    module: str
+    digests: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model: its network, its files, where a release or a checkout keeps them.
+
+    Attributes:
+        name: the name users type (`--model`, `load_model`).
+        title: the paper.
+        purpose: "image" or "video".
+        folder: the sub-folder of a stylize weights folder that holds the model's files.
+        official_folders: where an official checkout keeps them (relative to its root).
+        files: the model's own files (the encoder is `ENCODER`, shared).
+        licence: of the released weights.
+        how_to_get: one line for a user whose files are missing.
+    """
+
+    name: str
+    title: str
+    purpose: str
+    folder: str
+    official_folders: tuple[str, ...]
+    files: tuple[WeightFile, ...]
+    licence: str
+    how_to_get: str
+    aliases: tuple[str, ...] = field(default=())
+
+    def file(self, filename: str) -> WeightFile:
+        return next(f for f in self.files if f.filename == filename)
+
+    @property
+    def all_files(self) -> tuple[WeightFile, ...]:
+        return (ENCODER, *self.files)
+
+
+ENCODER = WeightFile(
+    "vgg_normalised.pth",
+    "encoder",
+    digests=("gitblob:8e2f8b2efaa09cf8e96ba338e62f6b260a995857",),
+    sources=(
+        Source("https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/vgg_normalised.pth"),
+        Source(DRIVE + "1BinnwM5AmIcVubr16tPTqxMjUCE8iu5M"),
+    ),
+    size=80_108_181,
+)
+# Where an official checkout or release keeps the encoder, relative to its root.
+ENCODER_FOLDERS = ("", "checkpoints")
+
+ADAATTN_ZIP = DRIVE + "1XvpD1eI4JeCBIaW5uwMT6ojF_qlzM_lo"
+VIDEO_ZIP = DRIVE + "1ZrFPrbSR56WXL2l62Jh7qjmuaWugJtvL"
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="adaattn",
+            title="AdaAttN (Liu et al., ICCV 2021)",
+            purpose="image",
+            folder="adaattn",
+            official_folders=("checkpoints/AdaAttN", "AdaAttN"),
+            files=(
+                WeightFile(
+                    "latest_net_adaattn_3.pth",
+                    "adaattn_3",
+                    digests=(
+                        "sha256:14420dbd26eb02f84e41156a14605ee27ba081bc66b235cda1fce635e49ca24f",
+                        "gitblob:b6e47a88859dcc130379a131d647aa327468e3e4",
+                    ),
+                    sources=(Source(ADAATTN_ZIP, "latest_net_adaattn_3.pth"),),
+                    size=1_874_795,
+                ),
+                WeightFile(
+                    "latest_net_transformer.pth",
+                    "transformer",
+                    digests=("gitblob:2013a77294984286e007f61ce560d652b5360b65",),
+                    sources=(Source(ADAATTN_ZIP, "latest_net_transformer.pth"),),
+                ),
+                WeightFile(
+                    "latest_net_decoder.pth",
+                    "decoder",
+                    digests=("gitblob:85008a032533c1a03e215fb55ead1df84891b601",),
+                    sources=(Source(ADAATTN_ZIP, "latest_net_decoder.pth"),),
+                ),
+            ),
+            licence="Apache-2.0 (Huage001/AdaAttN)",
+            how_to_get="download AdaAttN_model.zip (Google Drive, linked from github.com/Huage001/AdaAttN) "
+            "and run `stylize weights install AdaAttN_model.zip`, or `stylize weights fetch adaattn`",
+        ),
+        ModelSpec(
+            name="adaattn-video",
+            title="AdaAttN video model (Liu et al., ICCV 2021, inference_frame.py)",
+            purpose="video",
+            folder="adaattn-video",
+            official_folders=("attn_adain_video", "adaattn_video"),
+            files=(
+                WeightFile(
+                    "latest_net_transformer.pth",
+                    "transformer",
+                    sources=(Source(VIDEO_ZIP, "attn_adain_video/latest_net_transformer.pth"),),
+                ),
+                WeightFile(
+                    "latest_net_decoder.pth",
+                    "decoder",
+                    sources=(Source(VIDEO_ZIP, "attn_adain_video/latest_net_decoder.pth"),),
+                ),
+            ),
+            licence="Apache-2.0 (Huage001/AdaAttN)",
+            how_to_get="download the video package (Google Drive, linked from github.com/Huage001/AdaAttN) "
+            "and run `stylize weights install PACKAGE.zip`, or `stylize weights fetch adaattn-video`",
+        ),
+        ModelSpec(
+            name="stya2k",
+            title="StyA2K (Zhu et al., ICCV 2023)",
+            purpose="image",
+            folder="stya2k",
+            official_folders=("checkpoints/A2K", "A2K"),
+            files=(
+                WeightFile(
+                    "latest_net_A2K.pth",
+                    "A2K",
+                    digests=(
+                        "sha256:0752d020344ed334ed63a5f671bdd93db71d7ad7f0d69e49074a3065ec2af7d1",
+                        "gitblob:186476825d2490e1989ce69a5c8b42203ddbbff0",
+                    ),
+                    sources=(Source(STYA2K_RAW + "checkpoints/A2K/latest_net_A2K.pth"),),
+                    size=2_111_249,
+                ),
+                WeightFile(
+                    "latest_net_transform.pth",
+                    "transform",
+                    digests=("gitblob:128f013d28f6fec30b97fbd1d271452546dbd607",),
+                    sources=(Source(STYA2K_RAW + "checkpoints/A2K/latest_net_transform.pth"),),
+                ),
+                WeightFile(
+                    "latest_net_decoder.pth",
+                    "decoder",
+                    digests=("gitblob:6e30e08c74bd294c8cbd5e3dd486638328646259",),
+                    sources=(Source(STYA2K_RAW + "checkpoints/A2K/latest_net_decoder.pth"),),
+                ),
+            ),
+            licence="no licence published (LearningHx/StyA2K); use the files you downloaded yourself",
+            how_to_get="clone github.com/LearningHx/StyA2K and run `stylize weights install StyA2K/`, "
+            "or `stylize weights fetch stya2k`",
+        ),
+    )
+}
+
+
+def available_models() -> list[str]:
+    """The model names `load_model` accepts."""
+    return list(MODELS)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec of a model by name; raises ValueError naming the choices."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
+
+
+def known_file(digest: str) -> tuple[str, str] | None:
+    """(model name, file name) of a released file with this digest, if any ("encoder" for the VGG)."""
+    if digest in ENCODER.digests:
+        return "encoder", ENCODER.filename
+    for spec in MODELS.values():
+        for wf in spec.files:
+            if digest in wf.digests:
+                return spec.name, wf.filename
+    return None
