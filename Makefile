@@ -24,3 +24,9 @@ lint: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+demo: install
+	@echo "demo: not yet wired (issue 6)"; exit 1
+
+bench: install
+	@echo "bench: not yet wired (issue 3)"; exit 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -21,8 +22,28 @@ Examples:
 Exit codes: 0 done, 1 some inputs failed, 2 usage or setup error, 130 interrupted."""
 
 
-class StylizeGroup(click.Group):
-    """A click group that reports errors in one line (a traceback only with --debug)."""
+class LazyGroup(click.Group):
+    """A group whose commands are imported only when used, so `--help` and `--version` stay instant.
+
+    `lazy` maps a command name to "module:attribute" of its click command.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+class StylizeGroup(LazyGroup):
+    """The top-level group: reports errors in one line (a traceback only with --debug)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
         kwargs.setdefault("prog_name", "stylize")
@@ -59,7 +80,21 @@ class StylizeGroup(click.Group):
         sys.exit(code or 0)
 
 
-@click.group(cls=StylizeGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+COMMANDS = {
+    "image": "stylize.cli.image:image",
+    "batch": "stylize.cli.batch:batch",
+    "video": "stylize.cli.video:video",
+    "weights": "stylize.cli.weights:weights",
+    "models": "stylize.cli.models:models",
+    "train": "stylize.cli.train:train",
+    "metrics": "stylize.cli.metrics:metrics",
+    "grid": "stylize.cli.grid:grid",
+}
+
+
+@click.group(
+    cls=StylizeGroup, lazy=COMMANDS, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, "--version", prog_name="stylize")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.option("--quiet", "-q", is_flag=True, help="Only errors on standard error.")
