@@ -25,10 +25,11 @@ Exit codes: 0 done, 1 some inputs failed, 2 usage or setup error, 130 interrupte
 class LazyGroup(click.Group):
     """A group whose commands are imported only when used, so `--help` and `--version` stay instant.
 
-    `lazy` maps a command name to "module:attribute" of its click command.
+    `lazy` maps a command name to ("module:attribute" of its click command, one-line help); the
+    help line is shown in the command list without importing the command.
     """
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy or {}
 
@@ -37,9 +38,15 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
-            module, attribute = self.lazy[name].split(":")
+            module, attribute = self.lazy[name][0].split(":")
             return getattr(importlib.import_module(module), attribute)
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self.lazy[name][1]) for name in sorted(self.lazy)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 class StylizeGroup(LazyGroup):
@@ -81,14 +88,14 @@ class StylizeGroup(LazyGroup):
 
 
 COMMANDS = {
-    "image": "stylize.cli.image:image",
-    "batch": "stylize.cli.batch:batch",
-    "video": "stylize.cli.video:video",
-    "weights": "stylize.cli.weights:weights",
-    "models": "stylize.cli.models:models",
-    "train": "stylize.cli.train:train",
-    "metrics": "stylize.cli.metrics:metrics",
-    "grid": "stylize.cli.grid:grid",
+    "image": ("stylize.cli.image:image", "Stylise one image (or stdin to stdout)."),
+    "batch": ("stylize.cli.batch:batch", "Stylise files and folders with one or more styles."),
+    "video": ("stylize.cli.video:video", "Stylise a video file, keeping its timing and sound."),
+    "weights": ("stylize.cli.weights:weights", "List, install, verify and fetch checkpoints."),
+    "models": ("stylize.cli.models:models", "The available models and whether their weights are present."),
+    "train": ("stylize.cli.train:train", "Train AdaAttN, AdaAttN-video or StyA2K weights."),
+    "metrics": ("stylize.cli.metrics:metrics", "Temporal consistency and style/content quality figures."),
+    "grid": ("stylize.cli.grid:grid", "A contact sheet: rows of contents, columns of styles."),
 }
 
 

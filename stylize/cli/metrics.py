@@ -10,8 +10,8 @@ from stylize.cli.main import LazyGroup
 @click.group(
     cls=LazyGroup,
     lazy={
-        "temporal": "stylize.cli.metrics_temporal:temporal",
-        "quality": "stylize.cli.metrics_quality:quality",
+        "temporal": ("stylize.cli.metrics_temporal:temporal", "Warping error and style strength of a stylised video."),
+        "quality": ("stylize.cli.metrics_quality:quality", "Style and content loss over content-style pairs."),
     },
 )
 def metrics() -> None:
