@@ -142,7 +142,8 @@ def _find_in_folder(spec: ModelSpec, root: Path) -> ModelFiles:
             hint=spec.how_to_get,
         )
     files = {n: FileRef(model_dir / n) for n in names if (model_dir / n).is_file()}
-    for folder in (*(root / sub for sub in ENCODER_FOLDERS), model_dir):
+    # An official video checkout keeps the encoder beside its model folder, so look one level up too.
+    for folder in (*(root / sub for sub in ENCODER_FOLDERS), model_dir, *(root.parent / s for s in ENCODER_FOLDERS)):
         if (folder / ENCODER.filename).is_file():
             files[ENCODER.filename] = FileRef(folder / ENCODER.filename)
             break

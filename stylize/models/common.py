@@ -82,11 +82,12 @@ class KeySource:
 
     The official key is `cat([mvn(part) for part in parts])`; holding it whole costs C_key x H x W
     floats (448 channels at relu3_1), so the statistics are taken once and bands are built on demand.
+    With `normalise=False` the parts are used as they are (a key computed elsewhere).
     """
 
-    def __init__(self, parts: list[Tensor]) -> None:
+    def __init__(self, parts: list[Tensor], normalise: bool = True) -> None:
         self.parts = parts
-        self.stats = [mean_std(p.float()) for p in parts]
+        self.stats = [mean_std(p.float()) if normalise else None for p in parts]
 
     @property
     def rows(self) -> int:
@@ -94,11 +95,14 @@ class KeySource:
 
     def band(self, start: int, stop: int) -> Tensor:
         """Key rows [start, stop): (N, C_key, stop - start, W), in the parts' dtype."""
-        pieces = [
-            ((p[..., start:stop, :].float() - mean) / std).to(p.dtype)
-            for p, (mean, std) in zip(self.parts, self.stats)
-        ]
-        return torch.cat(pieces, dim=1)
+        pieces = []
+        for part, stats in zip(self.parts, self.stats):
+            rows = part[..., start:stop, :]
+            if stats is not None:
+                mean, std = stats
+                rows = ((rows.float() - mean) / std).to(part.dtype)
+            pieces.append(rows)
+        return torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]
 
 
 def key_parts(feats: "FeatureLookup", layer: int, shallow: bool = True) -> list[Tensor]:
