@@ -1,9 +1,9 @@
 """stylize: arbitrary neural style transfer with AdaAttN and StyA2K, exact to the released weights.
 
-    >>> import stylize
-    >>> model = stylize.load_model("adaattn", weights="checkpoints/", device="auto")
-    >>> out = model(content, style)        # (N, 3, H, W) floats in [0, 1] -> raw output
-    >>> picture = model.stylize_pil(Image.open("photo.jpg"), Image.open("wave.jpg"))
+>>> import stylize
+>>> model = stylize.load_model("adaattn", weights="checkpoints/", device="auto")
+>>> out = model(content, style)        # (N, 3, H, W) floats in [0, 1] -> raw output
+>>> picture = model.stylize_pil(Image.open("photo.jpg"), Image.open("wave.jpg"))
 """
 
 from __future__ import annotations

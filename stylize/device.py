@@ -18,7 +18,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """"auto" picks CUDA, then Apple MPS, then the CPU; an explicit device must exist."""
+    """ "auto" picks CUDA, then Apple MPS, then the CPU; an explicit device must exist."""
     if name not in DEVICES and not name.startswith("cuda:"):
         raise SetupError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
     cuda = torch.cuda.is_available()
@@ -62,8 +62,14 @@ def _cpu_flags() -> set[str]:
 
 
 def autocast(device: torch.device, precision: str) -> ContextManager[object]:
-    """Mixed precision for `precision` on `device`; fp32 runs as is (the exact mode)."""
+    """Mixed precision for `precision` on `device`; fp32 runs as is (the exact mode).
+
+    In fp32 on CUDA, cuDNN's TF32 convolutions (on by default) are turned off, or fp32 would not
+    be exact.
+    """
     if precision == "fp32":
+        if device.type == "cuda":
+            return torch.backends.cudnn.flags(enabled=True, allow_tf32=False)
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=DTYPES[precision])
 

@@ -6,8 +6,8 @@ No torch here: these functions only compute numbers, so they are trivially testa
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 
 def fit_long_side(height: int, width: int, max_side: int | None) -> tuple[int, int]:

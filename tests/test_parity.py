@@ -91,7 +91,18 @@ def test_sampled_case_leaves_the_process_rng_alone(adaattn) -> None:
 
 def test_official_sample_is_the_documented_permutation() -> None:
     # official-implementations.md §2.5 and §7: randperm after seed 6666, on the CPU generator.
-    assert sample_positions(16384, 10, 6666).tolist() == [12209, 9403, 8243, 2047, 16010, 2524, 14611, 11281, 7671, 8145]
+    assert sample_positions(16384, 10, 6666).tolist() == [
+        12209,
+        9403,
+        8243,
+        2047,
+        16010,
+        2524,
+        14611,
+        11281,
+        7671,
+        8145,
+    ]
     assert sample_positions(6400, 8, 6666).tolist() == [4017, 3421, 2485, 2429, 6026, 715, 2145, 1642]
 
 

@@ -11,8 +11,8 @@ from stylize.models.adaattn import AdaAttN
 from stylize.models.config import Compute
 from stylize.models.reference import adaattn_layer
 from stylize.models.stya2k import block, unblock
-from stylize.stylizer import PreparedStyle, Stylizer, pad_reflect
 from stylize.sizing import Padding
+from stylize.stylizer import PreparedStyle, Stylizer, pad_reflect
 from tests.conftest import smooth_image
 
 SMALL = Compute(chunk_elements=1 << 12, band_pixels=1 << 12)  # forces many chunks and bands
@@ -79,7 +79,9 @@ def test_full_policy_attends_every_style_position(parity_weights) -> None:
 
     with torch.inference_mode():
         full = module.attend(
-            content, KeySource([content_key], normalise=False), module.remember(style, style_key, Compute(policy="full")),
+            content,
+            KeySource([content_key], normalise=False),
+            module.remember(style, style_key, Compute(policy="full")),
             Compute(policy="full", chunk_elements=1 << 14),
         )
         official = module.attend(
@@ -121,6 +123,7 @@ def test_controls(adaattn: Stylizer) -> None:
     left[:, :48] = 1
     masked = adaattn.stylize(content, [first, second], masks=[left, 1 - left])
     only_second = adaattn.stylize(content, second)
+
     # Each side of the mask follows its own style (the decoder's receptive field blurs the seam).
     def distance(a: torch.Tensor, b: torch.Tensor) -> float:
         return float((a - b).abs().mean())

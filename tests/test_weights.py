@@ -97,7 +97,9 @@ def test_search_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert whys[-1] == "user data folder"
 
 
-def test_missing_everywhere_names_the_files_and_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_everywhere_names_the_files_and_how_to_get_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STYLIZE_WEIGHTS", str(tmp_path / "nothing-here"))
     monkeypatch.setattr("stylize.bundled.bundled_files", lambda spec: None)
     with pytest.raises(WeightsError) as info:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std
+from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std, scores
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder, VideoDecoder
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
@@ -74,9 +74,9 @@ class AdaAttN(nn.Module):
         """Attention weights (N, Q, S) float32 from queries (N, Q, C_key) and keys (N, C_key, S)."""
         if self.cosine:
             queries = queries / (queries.float().norm(dim=-1, keepdim=True) + EPS).to(queries.dtype)
-            scores = torch.relu(torch.matmul(queries, keys).float() + 1.0)
-            return scores / (scores.sum(dim=-1, keepdim=True) + EPS)
-        return torch.matmul(queries, keys).float().softmax(dim=-1)
+            similarity = torch.relu(scores(queries, keys) + 1.0)
+            return similarity / (similarity.sum(dim=-1, keepdim=True) + EPS)
+        return scores(queries, keys).softmax(dim=-1)
 
     def attend(self, content: Tensor, key: KeySource, memory: AttnMemory, compute: Compute) -> Tensor:
         """`std * mvn(content) + mean` for content (N, C, h, w), in bands of query rows."""

@@ -5,7 +5,7 @@ Everything here is a pure tensor function. Shapes use N for batch, C for channel
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -105,7 +105,7 @@ class KeySource:
         return torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]
 
 
-def key_parts(feats: "FeatureLookup", layer: int, shallow: bool = True) -> list[Tensor]:
+def key_parts(feats: FeatureLookup, layer: int, shallow: bool = True) -> list[Tensor]:
     """The un-normalised parts of the official `get_key` for `layer`, shallow -> deep."""
     if not shallow or layer == 0:
         return [feats.at_size_of(layer, layer)]
@@ -132,12 +132,9 @@ class AttnMemory:
         self.keys = keys
         self.centre = values.float().mean(dim=1, keepdim=True)
         shifted = values.float() - self.centre
-        self.moments = torch.cat([shifted, shifted * shifted], dim=-1).to(values.dtype)
-
-    def to(self, dtype: torch.dtype) -> "AttnMemory":
-        clone = object.__new__(AttnMemory)
-        clone.keys, clone.moments, clone.centre = self.keys.to(dtype), self.moments.to(dtype), self.centre
-        return clone
+        # Squares overflow fp16 (max 65504) for values beyond 256: only bf16 is kept in half precision.
+        keep = torch.bfloat16 if values.dtype == torch.bfloat16 else torch.float32
+        self.moments = torch.cat([shifted, shifted * shifted], dim=-1).to(keep)
 
     def read(self, attn: Tensor) -> tuple[Tensor, Tensor]:
         """Attention-weighted mean and std of the values.
@@ -153,7 +150,11 @@ class AttnMemory:
         cancels far less, which keeps half precision usable.
         """
         c = self.centre.shape[-1]
-        moments = torch.matmul(attn.to(self.moments.dtype), self.moments).float()
+        if self.moments.dtype == torch.float32:
+            with torch.autocast(attn.device.type, enabled=False):
+                moments = torch.matmul(attn.float(), self.moments)
+        else:
+            moments = torch.matmul(attn.to(self.moments.dtype), self.moments).float()
         mean, second = moments[..., :c], moments[..., c:]
         std = torch.relu(second - mean * mean).sqrt_()
         return mean + self.centre, std
@@ -187,3 +188,15 @@ def run_banded(
         top, bottom = band.crop
         pieces.append(fn(*args)[..., top * out_scale : bottom * out_scale, :])
     return torch.cat(pieces, dim=-2)
+
+
+def scores(a: Tensor, b: Tensor) -> Tensor:
+    """Attention scores `a @ b` as float32.
+
+    The released code uses no 1/sqrt(d) scale, so scores reach values fp16 cannot hold: fp16
+    inputs are multiplied in float32. bf16 (fp32's range) is multiplied as it is, for speed.
+    """
+    if a.dtype == torch.float16 or b.dtype == torch.float16:
+        with torch.autocast(a.device.type, enabled=False):
+            return torch.matmul(a.float(), b.float())
+    return torch.matmul(a, b).float()

@@ -34,7 +34,7 @@ class Compute:
         if self.chunk_elements < 1 or self.band_pixels < 1:
             raise ValueError("chunk_elements and band_pixels must be positive")
 
-    def halved(self) -> "Compute":
+    def halved(self) -> Compute:
         """The same settings with half the working memory (for an out-of-memory retry)."""
         return replace(
             self,

@@ -9,7 +9,6 @@ of 16; StyA2K: square, same-size style, side a multiple of 64). Memory grows qua
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from stylize.models.adaattn import AdaAttN, AdaAttNNet, AdaAttNVideoNet, sample_positions

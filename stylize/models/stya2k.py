@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylize.models.adaattn import project
-from stylize.models.common import mean_std
+from stylize.models.common import mean_std, scores
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
@@ -117,7 +117,7 @@ class A2K(nn.Module):
         """Every query position against every aggregated style region: (N, heads, d, L, r)."""
         n, heads, d, regions, r = q1.shape
         queries = q1.permute(0, 1, 3, 4, 2).reshape(n, heads, regions * r, d)
-        weights = torch.matmul(queries, memory.region_keys).float().softmax(dim=-1)
+        weights = scores(queries, memory.region_keys).softmax(dim=-1)
         mixed = torch.matmul(weights.to(q1.dtype), memory.region_values.transpose(-1, -2))
         return mixed.view(n, heads, regions, r, d).permute(0, 1, 4, 2, 3)
 
@@ -126,12 +126,12 @@ class A2K(nn.Module):
         """Each content region picks its best style region, then attends inside it: (N, heads, d, L, r)."""
         n, heads, d, regions, r = q2.shape
         whole = q2.permute(0, 1, 3, 2, 4).reshape(n, heads, regions, d * r)
-        match = torch.matmul(whole, memory.flat_keys).argmax(dim=-1)  # (N, heads, L)
+        match = scores(whole, memory.flat_keys).argmax(dim=-1)  # (N, heads, L)
         batch = torch.arange(n, device=q2.device).view(n, 1, 1) if memory.keys.shape[0] == n else 0
         head = torch.arange(heads, device=q2.device).view(1, heads, 1)
         keys, values = memory.keys[batch, head, match], memory.values[batch, head, match]  # (N, heads, L, d, r)
         queries = q2.permute(0, 1, 3, 4, 2)  # (N, heads, L, r, d)
-        weights = torch.matmul(queries, keys).float().softmax(dim=-1)  # (N, heads, L, r, r)
+        weights = scores(queries, keys).softmax(dim=-1)  # (N, heads, L, r, r)
         mixed = torch.matmul(weights.to(q2.dtype), values.transpose(-1, -2))  # (N, heads, L, r, d)
         return mixed.permute(0, 1, 4, 2, 3)
 

@@ -66,12 +66,6 @@ class Encoded:
             return self.resized[(source, target)]
         return resize_nearest(self.deep[source], self.size_of(target))
 
-    def to(self, dtype: torch.dtype) -> "Encoded":
-        return Encoded(
-            {k: v.to(dtype) for k, v in self.deep.items()},
-            {k: v.to(dtype) for k, v in self.resized.items()},
-        )
-
 
 class VGGEncoder(nn.Sequential):
     """The frozen encoder. Use `features()` for the plain forward, `encode()` for bounded memory."""
