@@ -29,4 +29,4 @@ demo: install
 	@echo "demo: not yet wired (issue 6)"; exit 1
 
 bench: install
-	@echo "bench: not yet wired (issue 3)"; exit 1
+	$(BIN)/python bench/speed_memory.py
