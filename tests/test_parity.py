@@ -145,10 +145,11 @@ def test_key_source_equals_the_official_key(real_adaattn_3: AdaAttN) -> None:
     from stylize.models.common import mvn
 
     parts = [torch.rand(1, 64, 20, 24), torch.rand(1, 128, 20, 24), torch.rand(1, 256, 20, 24)]
-    official = torch.cat([mvn(p) for p in parts], dim=1)
+    official = torch.cat([mvn(p) for p in parts], dim=1).flatten(2).transpose(1, 2)  # (N, positions, C_key)
     source = KeySource(parts)
-    assert torch.allclose(source.band(0, 20), official, atol=1e-6)
-    assert torch.allclose(torch.cat([source.band(0, 7), source.band(7, 20)], dim=-2), official, atol=1e-6)
+    assert torch.allclose(source.rows(0, 20), official, atol=1e-6)
+    assert torch.allclose(torch.cat([source.rows(0, 7), source.rows(7, 20)], dim=1), official, atol=1e-6)
+    assert torch.equal(KeySource(parts, normalise=False).rows(3, 5), torch.cat(parts, 1)[..., 3:5, :].flatten(2).mT)
 
 
 def test_attention_memory_reads_the_official_moments() -> None:

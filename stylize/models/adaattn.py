@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std, scores
+from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std, mvn, scores, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder, VideoDecoder
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
@@ -58,7 +58,11 @@ class AdaAttN(nn.Module):
         self.cosine = cosine
 
     def remember(self, style: Tensor, style_key: Tensor, compute: Compute) -> AttnMemory:
-        """Style keys and values, (N, C, hs, ws) and (N, C_key, hs, ws) -> `AttnMemory`."""
+        """Style keys and values, (N, C, hs, ws) and (N, C_key, hs, ws) -> `AttnMemory`.
+
+        For softmax attention the content projection f is folded into the keys: a score is
+        (W_f q + b_f) . k = q . (W_f^T k) + b_f . k, so contents need no projection at all.
+        """
         keys, values = style_key.flatten(2), style.flatten(2)
         positions = keys.shape[-1]
         if compute.policy == "official" and positions > self.max_sample:
@@ -66,17 +70,29 @@ class AdaAttN(nn.Module):
             index = sample_positions(positions, self.max_sample, compute.seed).to(keys.device)
             keys, values = keys[:, :, index], values[:, :, index]
         keys = project(self.g, keys)
+        values = project(self.h, values).transpose(1, 2)
         if self.cosine:
             keys = keys / (keys.float().norm(dim=1, keepdim=True) + EPS).to(keys.dtype)
-        return AttnMemory(keys, project(self.h, values).transpose(1, 2))
+            return AttnMemory(keys, values)
+        weight, bias = self.f.weight.flatten(1).float(), self.f.bias.float()
+        folded = torch.matmul(weight.t(), keys.float())
+        key_bias = torch.matmul(bias, keys.float())[:, None]
+        return AttnMemory(folded.to(keys.dtype), values, key_bias)
 
-    def weights(self, queries: Tensor, keys: Tensor) -> Tensor:
-        """Attention weights (N, Q, S) float32 from queries (N, Q, C_key) and keys (N, C_key, S)."""
+    def weights(self, key: KeySource, start: int, stop: int, memory: AttnMemory) -> Tensor:
+        """Attention weights (N, Q, S) float32 of key rows [start, stop) against the style's keys."""
         if self.cosine:
+            queries = project(self.f, key.rows(start, stop).transpose(1, 2)).transpose(1, 2)
             queries = queries / (queries.float().norm(dim=-1, keepdim=True) + EPS).to(queries.dtype)
-            similarity = torch.relu(scores(queries, keys) + 1.0)
-            return similarity / (similarity.sum(dim=-1, keepdim=True) + EPS)
-        return scores(queries, keys).softmax(dim=-1)
+            similarity = scores(queries, memory.keys).add_(1.0).relu_()
+            return similarity.div_(similarity.sum(dim=-1, keepdim=True) + EPS)
+        keys, key_bias = memory.keys, memory.key_bias
+        if key.mean is not None and key.std is not None:
+            # Fold the content key's normalisation too: (x - m) / s . k = x . (k / s) - (m / s) . k
+            scaled = keys.float() / key.std[:, :, None]
+            key_bias = key_bias - torch.matmul((key.mean / key.std)[:, None], keys.float())
+            keys = scaled.to(memory.keys.dtype)
+        return softmax_(scores(key.raw_rows(start, stop), keys, key_bias))
 
     def attend(self, content: Tensor, key: KeySource, memory: AttnMemory, compute: Compute) -> Tensor:
         """`std * mvn(content) + mean` for content (N, C, h, w), in bands of query rows."""
@@ -85,13 +101,17 @@ class AdaAttN(nn.Module):
         out = torch.empty_like(content)
         rows = rows_per_chunk(w, memory.keys.shape[-1], compute.chunk_elements)
         for start, stop in iter_chunks(h, rows):
-            queries = self.f(key.band(start, stop)).flatten(2).transpose(1, 2)
-            mean, std = memory.read(self.weights(queries, memory.keys))
+            mean, std = memory.read(self.weights(key, start, stop, memory))
             normed = (content[..., start:stop, :].float() - mean_c) / std_c
             mean = mean.transpose(1, 2).reshape(n, c, stop - start, w)
             std = std.transpose(1, 2).reshape(n, c, stop - start, w)
             out[..., start:stop, :] = (std * normed + mean).to(out.dtype)
         return out
+
+
+def style_key(style: Encoded, layer: int) -> Tensor:
+    """The whole official key of a style layer, (N, C_key, h, w)."""
+    return torch.cat([mvn(part) for part in key_parts(style, layer)], dim=1)
 
 
 class Transformer(nn.Module):
@@ -130,9 +150,7 @@ class AdaAttNNet(StyleNetwork):
 
     def remember_style(self, style: Encoded, compute: Compute) -> StyleMemory:
         return {
-            layer: self.attention(layer).remember(
-                style.deep[layer], KeySource(key_parts(style, layer)).band(0, style.size_of(layer)[0]), compute
-            )
+            layer: self.attention(layer).remember(style.deep[layer], style_key(style, layer), compute)
             for layer in self.attention_layers
         }
 
@@ -162,8 +180,7 @@ class AdaAttNVideoNet(StyleNetwork):
         self.decoder = VideoDecoder()
 
     def remember_style(self, style: Encoded, compute: Compute) -> StyleMemory:
-        key = KeySource(key_parts(style, 2)).band(0, style.size_of(2)[0])
-        return {2: self.transformer.remember(style.deep[2], key, compute)}
+        return {2: self.transformer.remember(style.deep[2], style_key(style, 2), compute)}
 
     def attend(self, content: Encoded, memory: StyleMemory, compute: Compute) -> Outputs:
         key = KeySource(key_parts(content, 2))

@@ -56,6 +56,8 @@ def resize_nearest(feat: Tensor, size: tuple[int, int]) -> Tensor:
     h, w = feat.shape[-2:]
     if (h, w) == tuple(size):
         return feat
+    if h % size[0] == 0 and w % size[1] == 0:  # whole ratios pick every k-th pixel: a view, no copy
+        return feat[..., :: h // size[0], :: w // size[1]]
     rows = nearest_rows(h, size[0], feat.device)
     cols = nearest_rows(w, size[1], feat.device)
     return feat.index_select(-2, rows).index_select(-1, cols)
@@ -78,31 +80,34 @@ def shallow_key(feats: list[Tensor], layer: int, shallow: bool = True) -> Tensor
 
 
 class KeySource:
-    """Mean-variance-normalised key parts of one layer, concatenated lazily, a band of rows at a time.
+    """The key of one layer: shallow -> deep parts, each mean-variance normalised, concatenated.
 
     The official key is `cat([mvn(part) for part in parts])`; holding it whole costs C_key x H x W
-    floats (448 channels at relu3_1), so the statistics are taken once and bands are built on demand.
-    With `normalise=False` the parts are used as they are (a key computed elsewhere).
+    floats (448 channels at relu3_1), so only the statistics are computed up front and rows are
+    served a band at a time. With `normalise=False` the parts are used as they are (a key
+    computed elsewhere).
     """
 
     def __init__(self, parts: list[Tensor], normalise: bool = True) -> None:
         self.parts = parts
-        self.stats = [mean_std(p.float()) if normalise else None for p in parts]
+        if normalise:
+            stats = [mean_std(p.float()) for p in parts]
+            self.mean: Tensor | None = torch.cat([m.flatten(1) for m, _ in stats], dim=1)  # (N, C_key)
+            self.std: Tensor | None = torch.cat([s.flatten(1) for _, s in stats], dim=1)
+        else:
+            self.mean = self.std = None
 
-    @property
-    def rows(self) -> int:
-        return int(self.parts[0].shape[-2])
+    def raw_rows(self, start: int, stop: int) -> Tensor:
+        """Un-normalised key rows [start, stop) as positions: (N, (stop - start) * W, C_key)."""
+        rows = torch.cat([p[..., start:stop, :] for p in self.parts], dim=1)
+        return rows.permute(0, 2, 3, 1).reshape(rows.shape[0], -1, rows.shape[1])
 
-    def band(self, start: int, stop: int) -> Tensor:
-        """Key rows [start, stop): (N, C_key, stop - start, W), in the parts' dtype."""
-        pieces = []
-        for part, stats in zip(self.parts, self.stats):
-            rows = part[..., start:stop, :]
-            if stats is not None:
-                mean, std = stats
-                rows = ((rows.float() - mean) / std).to(part.dtype)
-            pieces.append(rows)
-        return torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]
+    def rows(self, start: int, stop: int) -> Tensor:
+        """Normalised key rows [start, stop) as positions: (N, (stop - start) * W, C_key)."""
+        rows = self.raw_rows(start, stop)
+        if self.mean is None or self.std is None:
+            return rows
+        return ((rows.float() - self.mean[:, None]) / self.std[:, None]).to(rows.dtype)
 
 
 def key_parts(feats: FeatureLookup, layer: int, shallow: bool = True) -> list[Tensor]:
@@ -123,13 +128,16 @@ class AttnMemory:
     """What one attention layer keeps of a style: keys and the values' first two moments.
 
     Attributes:
-        keys: (N, C_key, S) projected style keys (S style positions, possibly sampled).
+        keys: (N, C_key, S) style keys (S style positions, possibly sampled); for softmax
+            attention the content-side projection is folded in (see `AdaAttN.remember`).
+        key_bias: (N, 1, S) the per-key score offset of that folding, or None.
         moments: (N, S, 2C) the values centred on `centre`, then their squares.
         centre: (N, 1, C) per-channel mean of the values.
     """
 
-    def __init__(self, keys: Tensor, values: Tensor) -> None:
+    def __init__(self, keys: Tensor, values: Tensor, key_bias: Tensor | None = None) -> None:
         self.keys = keys
+        self.key_bias = key_bias
         self.centre = values.float().mean(dim=1, keepdim=True)
         shifted = values.float() - self.centre
         # Squares overflow fp16 (max 65504) for values beyond 256: only bf16 is kept in half precision.
@@ -190,13 +198,22 @@ def run_banded(
     return torch.cat(pieces, dim=-2)
 
 
-def scores(a: Tensor, b: Tensor) -> Tensor:
-    """Attention scores `a @ b` as float32.
+def scores(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Attention scores `a @ b (+ bias)` as float32.
 
     The released code uses no 1/sqrt(d) scale, so scores reach values fp16 cannot hold: fp16
     inputs are multiplied in float32. bf16 (fp32's range) is multiplied as it is, for speed.
     """
     if a.dtype == torch.float16 or b.dtype == torch.float16:
         with torch.autocast(a.device.type, enabled=False):
-            return torch.matmul(a.float(), b.float())
-    return torch.matmul(a, b).float()
+            return scores(a.float(), b.float(), None if bias is None else bias.float())
+    if bias is not None and a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] and a.dtype == b.dtype:
+        return torch.baddbmm(bias.to(a.dtype), a, b).float()  # one pass instead of a product and an add
+    out = torch.matmul(a, b).float()
+    return out if bias is None else out + bias.float()
+
+
+def softmax_(x: Tensor) -> Tensor:
+    """Softmax over the last axis, in place (the score tensors are the largest the model holds)."""
+    x.sub_(x.amax(dim=-1, keepdim=True)).exp_()
+    return x.div_(x.sum(dim=-1, keepdim=True))

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylize.models.adaattn import project
-from stylize.models.common import mean_std, scores
+from stylize.models.common import mean_std, scores, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
@@ -117,7 +117,7 @@ class A2K(nn.Module):
         """Every query position against every aggregated style region: (N, heads, d, L, r)."""
         n, heads, d, regions, r = q1.shape
         queries = q1.permute(0, 1, 3, 4, 2).reshape(n, heads, regions * r, d)
-        weights = scores(queries, memory.region_keys).softmax(dim=-1)
+        weights = softmax_(scores(queries, memory.region_keys))
         mixed = torch.matmul(weights.to(q1.dtype), memory.region_values.transpose(-1, -2))
         return mixed.view(n, heads, regions, r, d).permute(0, 1, 4, 2, 3)
 
@@ -131,7 +131,7 @@ class A2K(nn.Module):
         head = torch.arange(heads, device=q2.device).view(1, heads, 1)
         keys, values = memory.keys[batch, head, match], memory.values[batch, head, match]  # (N, heads, L, d, r)
         queries = q2.permute(0, 1, 3, 4, 2)  # (N, heads, L, r, d)
-        weights = scores(queries, keys).softmax(dim=-1)  # (N, heads, L, r, r)
+        weights = softmax_(scores(queries, keys))  # (N, heads, L, r, r)
         mixed = torch.matmul(weights.to(q2.dtype), values.transpose(-1, -2))  # (N, heads, L, r, d)
         return mixed.permute(0, 1, 4, 2, 3)
 
