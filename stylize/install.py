@@ -111,10 +111,10 @@ def install(source: Path, target: Path, models: Sequence[str] | None = None) -> 
             continue
         net = NETWORKS[spec.name]()
         for wf in spec.all_files:
-            ref = found.files.get(wf.filename)
-            if ref is None or (wf is ENCODER and any(p.model == "encoder" for p in placed)):
+            part = found.files.get(wf.filename)
+            if part is None or (wf is ENCODER and any(p.model == "encoder" for p in placed)):
                 continue
-            placed.append(place(spec, wf, ref, ref.read_bytes(), target, net))
+            placed.append(place(spec, wf, part, part.read_bytes(), target, net))
     if not placed:
         # A specific reason (e.g. files of two models mixed in one folder) beats "nothing found".
         special = [p for p in problems if not p.split(": ", 1)[-1].startswith("no ")]

@@ -15,7 +15,7 @@ import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from stylize.errors import WeightsError
 from stylize.registry import ENCODER, ENCODER_FOLDERS, MODELS, ModelSpec, WeightFile, known_file
@@ -435,6 +435,7 @@ def load_network(files: ModelFiles) -> tuple[torch.nn.Module, dict[str, Verifica
 def hash_ref(ref: FileRef, chunk: int = 1 << 20) -> tuple[str, str]:
     """`digests()` of a file or zip member, read in chunks (no need to hold it in memory)."""
     sha256 = hashlib.sha256()
+    stream: IO[bytes]
     try:
         if ref.member is None:
             size = ref.path.stat().st_size

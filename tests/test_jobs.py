@@ -151,3 +151,13 @@ def test_odd_extensions_get_png_and_videos_keep_their_container(tree: Path) -> N
     result = plan([str(tree / "in")], [str(tree / "styles" / "wave.jpg")], tree / "out")
     assert [j.output.name for j in result.jobs] == ["anim__wave.png", "clip__wave.mov", "scan__wave.png"]
     assert PurePath(result.jobs[1].content.path).suffix == ".MOV"
+
+
+def test_planning_imports_neither_torch_nor_pillow() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, stylize.jobs; print(sorted({'torch', 'PIL'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    assert result.stdout.strip() == "[]"

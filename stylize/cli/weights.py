@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from stylize.download import Progress
 from stylize.errors import EXIT_SETUP, WeightsError
 from stylize.registry import MODELS, ModelSpec, get_spec
 
@@ -197,10 +198,9 @@ def _quiet_logger(name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _download_progress() -> Iterator[object]:
+def _download_progress() -> Iterator[Progress]:
     """A Rich download bar on a terminal; a line per file otherwise."""
     from stylize.cli.console import err_console, print_note
-    from stylize.download import Progress
 
     if not err_console.is_terminal:
         yield Progress(start=lambda label, total, have: print_note(f"downloading {label}" + _sizes(total, have)))

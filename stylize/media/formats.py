@@ -5,6 +5,7 @@ Pure data, no imports of Pillow or torch, so planning stays light.
 
 from __future__ import annotations
 
+import os
 from pathlib import PurePath
 
 from stylize.errors import SetupError
@@ -19,12 +20,12 @@ WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".t
 WITH_ALPHA = frozenset({"PNG", "WEBP", "TIFF"})
 
 
-def kind_of(path: PurePath | str) -> str:
+def kind_of(path: os.PathLike[str] | str) -> str:
     """ "video" for a video extension, else "image"."""
     return "video" if PurePath(path).suffix.lower() in VIDEO_EXTENSIONS else "image"
 
 
-def output_format(path: PurePath | str) -> str:
+def output_format(path: os.PathLike[str] | str) -> str:
     """The Pillow format an output path is written in, from its extension.
 
     Raises:

@@ -234,7 +234,7 @@ def resize_long_side(image: Image.Image, side: int | None, only_down: bool = Fal
     new_h, new_w = fit_long_side(h, w, side) if only_down else scale_long_side(h, w, side)
     if (new_h, new_w) == (h, w):
         return image
-    return image.resize((new_w, new_h), Image.BICUBIC)
+    return image.resize((new_w, new_h), Image.Resampling.BICUBIC)
 
 
 def bound_picture(picture: Picture, max_side: int | None) -> Picture:
@@ -242,7 +242,7 @@ def bound_picture(picture: Picture, max_side: int | None) -> Picture:
     rgb = resize_long_side(picture.rgb, max_side, only_down=True)
     if rgb is picture.rgb:
         return picture
-    alpha = picture.alpha.resize(rgb.size, Image.BICUBIC) if picture.alpha is not None else None
+    alpha = picture.alpha.resize(rgb.size, Image.Resampling.BICUBIC) if picture.alpha is not None else None
     return replace(picture, rgb=rgb, alpha=alpha)
 
 
@@ -267,7 +267,7 @@ def mask_to_tensor(image: Image.Image, size: tuple[int, int]) -> Tensor:
     """A mask image (white = 1) resized to `size` (width, height) -> (H, W) float32 in [0, 1]."""
     gray = image.convert("L")
     if gray.size != size:
-        gray = gray.resize(size, Image.BILINEAR)
+        gray = gray.resize(size, Image.Resampling.BILINEAR)
     return torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)
 
 
