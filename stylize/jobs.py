@@ -80,6 +80,27 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Naming:
+    """How contents and styles become jobs, and the jobs' output names.
+
+    Attributes:
+        template: the output name under the output folder (fields: `TEMPLATE_FIELDS`).
+        pair: "all" (every content with every style) or "zip" (the i-th content with the i-th style).
+        mix: every style mixed into one output per content (--style-weights, --mask).
+        fmt: the output image format for {ext} ("png", "jpg", "webp", "tiff"); None keeps the content's.
+        model: the model's name, for {model}.
+        skip_existing: mark jobs whose output file exists as skipped.
+    """
+
+    template: str = DEFAULT_TEMPLATE
+    pair: str = "all"
+    mix: bool = False
+    fmt: str | None = None
+    model: str = "adaattn"
+    skip_existing: bool = False
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything a batch will do.
 
@@ -255,35 +276,21 @@ def output_extension(content: InputFile, fmt: str | None) -> str:
 
 
 def plan_jobs(
-    contents: Sequence[InputFile],
-    styles: Sequence[Path],
-    out_dir: Path,
-    *,
-    template: str = DEFAULT_TEMPLATE,
-    pair: str = "all",
-    mix: bool = False,
-    fmt: str | None = None,
-    model: str = "adaattn",
-    skip_existing: bool = False,
+    contents: Sequence[InputFile], styles: Sequence[Path], out_dir: Path, naming: Naming = Naming()
 ) -> list[Job]:
-    """Jobs for contents x styles, grouped by content.
-
-    Args:
-        pair: "all" (every content with every style) or "zip" (the i-th content with the i-th style).
-        mix: every style mixed into one output per content (--style-weights, --mask).
-        fmt: the output image format for {ext} ("png", "jpg", "webp", "tiff"); None keeps the content's.
-        skip_existing: mark jobs whose output file exists as skipped.
+    """Jobs for contents x styles (see `Naming`), grouped by content.
 
     Raises:
         SetupError: a bad template or pairing, an unwritable image extension, two jobs with the
             same output, or an output that would overwrite an input.
     """
+    template, pair, fmt = naming.template, naming.pair, naming.fmt
     check_template(template)
     if pair not in PAIRINGS:
         raise SetupError(f"--pair {pair!r}: choose one of {', '.join(PAIRINGS)}")
     if not styles:
         raise SetupError("no style given")
-    if mix:
+    if naming.mix:
         if pair == "zip":
             raise SetupError("--pair zip gives each content one style; it cannot mix styles (--style-weights, --mask)")
         pairs = [(c, tuple(styles)) for c in contents]
@@ -305,12 +312,12 @@ def plan_jobs(
             name=content.path.name,
             style=MIX_SEPARATOR.join(s.stem for s in job_styles),
             ext=output_extension(content, fmt),
-            model=model,
+            model=naming.model,
         )
         output = out_dir / content.relative.parent / name
         if content.kind == "image":
             output_format(output)  # raises for an extension stylize cannot write
-        jobs.append(Job(content, job_styles, output, skip=skip_existing and output.is_file()))
+        jobs.append(Job(content, job_styles, output, skip=naming.skip_existing and output.is_file()))
     _check_collisions(jobs, styles)
     return jobs
 
@@ -336,27 +343,21 @@ def _check_collisions(jobs: Sequence[Job], styles: Sequence[Path]) -> None:
 
 def plan(
     inputs: Sequence[str],
-    styles: Sequence[str],
+    styles: Sequence[Path],
     out_dir: str | os.PathLike[str],
+    naming: Naming = Naming(),
     *,
     recursive: bool = False,
     extensions: str | None = None,
     stdin_paths: Iterable[str] = (),
-    template: str = DEFAULT_TEMPLATE,
-    pair: str = "all",
-    mix: bool = False,
-    fmt: str | None = None,
-    model: str = "adaattn",
-    skip_existing: bool = False,
 ) -> Plan:
-    """The whole batch: collect inputs and styles, name the outputs (see `collect_inputs`, `plan_jobs`)."""
+    """The whole batch: collect the inputs, name the outputs (see `collect_inputs`, `plan_jobs`).
+
+    Args:
+        styles: the style files (`collect_styles` expands folders).
+    """
     out = Path(out_dir)
-    style_files = collect_styles(styles)
     contents, problems, notes = collect_inputs(
         inputs, recursive=recursive, extensions=parse_extensions(extensions), stdin_paths=stdin_paths, out_dir=out
     )
-    jobs = plan_jobs(
-        contents, style_files, out, template=template, pair=pair, mix=mix, fmt=fmt, model=model,
-        skip_existing=skip_existing,
-    )  # fmt: skip
-    return Plan(tuple(jobs), tuple(problems), tuple(notes))
+    return Plan(tuple(plan_jobs(contents, styles, out, naming)), tuple(problems), tuple(notes))

@@ -7,7 +7,7 @@ from pathlib import Path, PurePath
 import pytest
 
 from stylize.errors import SetupError
-from stylize.jobs import collect_inputs, collect_styles, parse_extensions, plan, plan_jobs
+from stylize.jobs import Naming, collect_inputs, collect_styles, parse_extensions, plan, plan_jobs
 
 
 def touch(*paths: Path) -> None:
@@ -81,14 +81,14 @@ def test_styles_from_files_and_folders(tree: Path) -> None:
 
 def test_default_names_mirror_sub_folders(tree: Path) -> None:
     out = tree / "out"
-    result = plan([str(tree / "photos")], [str(tree / "styles" / "wave.jpg")], out, recursive=True)
+    result = plan([str(tree / "photos")], [tree / "styles" / "wave.jpg"], out, recursive=True)
     assert names(result.jobs, out) == ["a__wave.jpg", "b__wave.png", "sub/c__wave.webp", "sub/clip__wave.mp4"]
     assert [j.kind for j in result.jobs] == ["image", "image", "image", "video"]
 
 
 def test_every_content_with_every_style_grouped_by_content(tree: Path) -> None:
     out = tree / "out"
-    result = plan([str(tree / "photos")], [str(tree / "styles")], out, fmt="webp")
+    result = plan([str(tree / "photos")], collect_styles([str(tree / "styles")]), out, Naming(fmt="webp"))
     assert names(result.jobs, out) == ["a__ink.webp", "a__wave.webp", "b__ink.webp", "b__wave.webp"]
 
 
@@ -96,20 +96,20 @@ def test_zip_pairing_and_mixing(tree: Path) -> None:
     files, _, _ = collect_inputs([str(tree / "photos")])
     styles = collect_styles([str(tree / "styles")])
     out = tree / "out"
-    assert names(plan_jobs(files, styles, out, pair="zip"), out) == ["a__ink.jpg", "b__wave.png"]
-    mixed = plan_jobs(files, styles, out, mix=True)
+    assert names(plan_jobs(files, styles, out, Naming(pair="zip")), out) == ["a__ink.jpg", "b__wave.png"]
+    mixed = plan_jobs(files, styles, out, Naming(mix=True))
     assert names(mixed, out) == ["a__ink+wave.jpg", "b__ink+wave.png"] and len(mixed[0].styles) == 2
     with pytest.raises(SetupError, match="needs as many styles as contents: 2 contents, 1 styles"):
-        plan_jobs(files, styles[:1], out, pair="zip")
+        plan_jobs(files, styles[:1], out, Naming(pair="zip"))
     with pytest.raises(SetupError, match="cannot mix"):
-        plan_jobs(files, styles, out, pair="zip", mix=True)
+        plan_jobs(files, styles, out, Naming(pair="zip", mix=True))
 
 
 def test_templates(tree: Path) -> None:
     files, _, _ = collect_inputs([str(tree / "photos")])
     styles = collect_styles([str(tree / "styles" / "wave.jpg")])
     out = tree / "out"
-    jobs = plan_jobs(files, styles, out, template="{style}/{model}-{name}.png", model="stya2k")
+    jobs = plan_jobs(files, styles, out, Naming(template="{style}/{model}-{name}.png", model="stya2k"))
     assert names(jobs, out) == ["wave/stya2k-a.jpg.png", "wave/stya2k-b.PNG.png"]
     for bad, message in [
         ("{content}.{colour}", "unknown field {colour}"),
@@ -120,7 +120,7 @@ def test_templates(tree: Path) -> None:
         ("{content}.bmp", r"cannot write images as \.bmp"),
     ]:
         with pytest.raises(SetupError, match=message):
-            plan_jobs(files, styles, out, template=bad)
+            plan_jobs(files, styles, out, Naming(template=bad))
 
 
 def test_collisions_are_refused_before_anything_runs(tree: Path) -> None:
@@ -128,27 +128,27 @@ def test_collisions_are_refused_before_anything_runs(tree: Path) -> None:
     files, _, _ = collect_inputs([str(tree / "photos" / "a.jpg"), str(tree / "other" / "a.png")])
     styles = collect_styles([str(tree / "styles" / "wave.jpg")])
     with pytest.raises(SetupError, match=r"a__wave\.png: 2 outputs would get this name") as info:
-        plan_jobs(files, styles, tree / "out", fmt="png")
+        plan_jobs(files, styles, tree / "out", Naming(fmt="png"))
     assert "{name}" in (info.value.hint or "")
     with pytest.raises(SetupError, match="would overwrite an input"):
-        plan_jobs(files[:1], styles, tree / "photos", template="{content}.jpg")
+        plan_jobs(files[:1], styles, tree / "photos", Naming(template="{content}.jpg"))
 
 
 def test_skip_existing_marks_only_existing_outputs(tree: Path) -> None:
     out = tree / "out"
     touch(out / "a__wave.jpg")
-    result = plan([str(tree / "photos")], [str(tree / "styles" / "wave.jpg")], out, skip_existing=True)
+    result = plan([str(tree / "photos")], [tree / "styles" / "wave.jpg"], out, Naming(skip_existing=True))
     assert [j.skip for j in result.jobs] == [True, False]
     assert [j.output.name for j in result.todo] == ["b__wave.png"]
-    result = plan([str(tree / "photos")], [str(tree / "styles" / "wave.jpg")], out)
+    result = plan([str(tree / "photos")], [tree / "styles" / "wave.jpg"], out)
     assert not any(j.skip for j in result.jobs)
 
 
 def test_odd_extensions_get_png_and_videos_keep_their_container(tree: Path) -> None:
     touch(tree / "in" / "anim.gif", tree / "in" / "scan.bmp", tree / "in" / "clip.MOV")
-    result = plan([str(tree / "in")], [str(tree / "styles" / "wave.jpg")], tree / "out", fmt="jpg")
+    result = plan([str(tree / "in")], [tree / "styles" / "wave.jpg"], tree / "out", Naming(fmt="jpg"))
     assert [j.output.name for j in result.jobs] == ["anim__wave.jpg", "clip__wave.mov", "scan__wave.jpg"]
-    result = plan([str(tree / "in")], [str(tree / "styles" / "wave.jpg")], tree / "out")
+    result = plan([str(tree / "in")], [tree / "styles" / "wave.jpg"], tree / "out")
     assert [j.output.name for j in result.jobs] == ["anim__wave.png", "clip__wave.mov", "scan__wave.png"]
     assert PurePath(result.jobs[1].content.path).suffix == ".MOV"
 

@@ -141,10 +141,10 @@ def batch(
         text = sys.stdin.read()
         stdin_paths = text.split("\0") if null else text.splitlines()
 
+    naming = jobs.Naming(template, pair, mix, fmt, model_choice.name, skip_existing)
     plan = jobs.plan(
-        inputs, options["styles"], out_dir, recursive=recursive, extensions=extensions, stdin_paths=stdin_paths,
-        template=template, pair=pair, mix=mix, fmt=fmt, model=model_choice.name, skip_existing=skip_existing,
-    )  # fmt: skip
+        inputs, style_files, out_dir, naming, recursive=recursive, extensions=extensions, stdin_paths=stdin_paths
+    )
     report = Report(len(plan.jobs) + len(plan.problems), as_json=as_json, quiet=quiet)
     if not quiet:
         for note in plan.notes:
