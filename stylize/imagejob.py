@@ -34,6 +34,7 @@ from stylize.media.images import (
 
 if TYPE_CHECKING:
     from PIL import Image
+    from torch import Tensor
 
     from stylize.cli.options import StyleChoice
     from stylize.stylizer import PreparedStyle, Stylizer
@@ -46,7 +47,7 @@ DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 # --- one picture ---------------------------------------------------------------------------
 
 
-def style_tensor(picture: Picture, style_size: int | None):  # type: ignore[no-untyped-def]
+def style_tensor(picture: Picture, style_size: int | None) -> Tensor:
     """A style picture as the network takes it: long side `style_size` (None/0 keeps it), (1, 3, H, W) in [0, 1]."""
     return image_to_tensor(resize_long_side(picture.rgb, style_size or None))
 

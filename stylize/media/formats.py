@@ -32,10 +32,8 @@ def output_format(path: os.PathLike[str] | str) -> str:
         SetupError: an extension stylize does not write (a usage error: exit code 2).
     """
     suffix = PurePath(path).suffix.lower()
-    try:
+    if suffix in WRITABLE:
         return WRITABLE[suffix]
-    except KeyError:
-        shown = suffix or "no extension"
-        raise SetupError(
-            f"{path}: cannot write images as {shown}; use .png, .jpg, .webp or .tiff",
-        ) from None
+    if not suffix:
+        raise SetupError(f"{path}: no extension to choose the image format by; use .png, .jpg, .webp or .tiff")
+    raise SetupError(f"{path}: cannot write images as {suffix}; use .png, .jpg, .webp or .tiff")

@@ -146,7 +146,9 @@ def test_write_image_by_extension(tmp_path: Path) -> None:
         assert Image.open(tmp_path / name).format == fmt
     with pytest.raises(SetupError, match=r"a\.bmp: cannot write images as \.bmp"):
         write_image(tmp_path / "a.bmp", picture)
-    assert not (tmp_path / "a.bmp").exists()
+    with pytest.raises(SetupError, match="a: no extension to choose the image format by"):
+        write_image(tmp_path / "a", picture)
+    assert not (tmp_path / "a.bmp").exists() and not (tmp_path / "a").exists()
 
 
 def test_bound_picture_resizes_alpha_too(odd: dict[str, Path]) -> None:
