@@ -15,7 +15,7 @@ import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from stylize.errors import WeightsError
 from stylize.registry import ENCODER, ENCODER_FOLDERS, MODELS, ModelSpec, WeightFile, known_file
@@ -113,6 +113,16 @@ def install_target(weights: str | os.PathLike[str] | None = None) -> Path:
 
 def find_files(spec: ModelSpec, location: Path) -> ModelFiles:
     """The model's files in a folder or zip; raises WeightsError naming what is missing."""
+    return _complete(locate_files(spec, location))
+
+
+def locate_files(spec: ModelSpec, location: Path) -> ModelFiles:
+    """Those of the model's files a folder or zip holds (some may be missing, e.g. the encoder).
+
+    Raises:
+        WeightsError: the location does not exist, is neither a folder nor a zip, or holds none
+            of the model's own files.
+    """
     if not location.exists():
         raise WeightsError(f"{location}: no such file or folder")
     if location.is_file():
@@ -147,7 +157,7 @@ def _find_in_folder(spec: ModelSpec, root: Path) -> ModelFiles:
         if (folder / ENCODER.filename).is_file():
             files[ENCODER.filename] = FileRef(folder / ENCODER.filename)
             break
-    return _complete(spec, files, str(root))
+    return ModelFiles(spec, files, str(root))
 
 
 def _plain_folder_is(spec: ModelSpec, present: set[str], where: Path | str) -> bool:
@@ -177,27 +187,37 @@ def _find_in_zip(spec: ModelSpec, archive: Path) -> ModelFiles:
         by_dir.setdefault(str(path.parent), set()).add(path.name)
     wanted = [wf.filename for wf in spec.files]
     candidates = [d for d, names in by_dir.items() if any(n in names for n in wanted)]
-    preferred = [d for d in candidates if PurePosixPath(d).name in {PurePosixPath(s).name for s in _model_dir_candidates(spec)}]
+    names = {PurePosixPath(s).name for s in _model_dir_candidates(spec)}
+    preferred = [d for d in candidates if PurePosixPath(d).name in names]
     chosen = None
     for d in preferred or candidates:
         if d in preferred or _plain_folder_is(spec, by_dir[d], f"{archive}:{d}"):
             chosen = d
             break
     if chosen is None:
-        raise WeightsError(f"{archive}: no {spec.name} files inside (looked for {', '.join(wanted)})", hint=spec.how_to_get)
+        raise WeightsError(
+            f"{archive}: no {spec.name} files inside (looked for {', '.join(wanted)})", hint=spec.how_to_get
+        )
     prefix = "" if chosen == "." else chosen + "/"
     files = {n: FileRef(archive, prefix + n) for n in wanted if n in by_dir[chosen]}
     encoders = sorted(m for m in members if PurePosixPath(m).name == ENCODER.filename)
     if encoders:
         files[ENCODER.filename] = FileRef(archive, encoders[0])
-    return _complete(spec, files, str(archive))
+    return ModelFiles(spec, files, str(archive))
 
 
-def _complete(spec: ModelSpec, files: dict[str, FileRef], location: str) -> ModelFiles:
-    missing = [wf.filename for wf in spec.all_files if wf.filename not in files]
+def missing_files(found: ModelFiles) -> list[str]:
+    """The names of the model's files (encoder included) that `found` lacks."""
+    return [wf.filename for wf in found.spec.all_files if wf.filename not in found.files]
+
+
+def _complete(found: ModelFiles) -> ModelFiles:
+    missing = missing_files(found)
     if missing:
-        raise WeightsError(f"{location}: {spec.name} is missing {', '.join(missing)}", hint=spec.how_to_get)
-    return ModelFiles(spec, files, location)
+        raise WeightsError(
+            f"{found.location}: {found.spec.name} is missing {', '.join(missing)}", hint=found.spec.how_to_get
+        )
+    return found
 
 
 def resolve(spec: ModelSpec, weights: str | os.PathLike[str] | None = None) -> ModelFiles:
@@ -244,28 +264,32 @@ def read_state_dict(ref: FileRef) -> tuple[dict[str, torch.Tensor], tuple[str, s
         WeightsError: empty, truncated, not a checkpoint, a pickle that tries to run code (refused
             before anything runs), or not a dict of tensors.
     """
+    data = ref.read_bytes()
+    return state_dict_from_bytes(data, ref.display), digests(data)
+
+
+def state_dict_from_bytes(data: bytes, display: str) -> dict[str, torch.Tensor]:
+    """The tensors of a checkpoint held in memory (see `read_state_dict`); errors name `display`."""
     import torch
 
-    data = ref.read_bytes()
     if not data:
-        raise WeightsError(f"{ref.display}: empty file (0 bytes)")
+        raise WeightsError(f"{display}: empty file (0 bytes)")
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Weights only load failed" in str(exc):
             raise WeightsError(
-                f"{ref.display}: refused: its pickle asks to run code ({_unsafe_global(exc)}); nothing was executed",
+                f"{display}: refused: its pickle asks to run code ({_unsafe_global(exc)}); nothing was executed",
                 hint="only load checkpoints from sources you trust; the released files hold tensors only",
             ) from exc
-        raise WeightsError(f"{ref.display}: not a PyTorch checkpoint ({_reason(exc)})") from exc
+        raise WeightsError(f"{display}: not a PyTorch checkpoint ({_reason(exc)})") from exc
     except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise WeightsError(f"{ref.display}: truncated or not a PyTorch checkpoint ({_reason(exc)})") from exc
+        raise WeightsError(f"{display}: truncated or not a PyTorch checkpoint ({_reason(exc)})") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"{ref.display}: holds a {type(state).__name__}, not a dict of tensors")
-    state = {k.removeprefix("module."): v for k, v in state.items()}
-    return state, digests(data)
+        raise WeightsError(f"{display}: holds a {type(state).__name__}, not a dict of tensors")
+    return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def _unsafe_global(exc: Exception) -> str:
@@ -362,6 +386,31 @@ def known_layouts() -> dict[str, dict[str, tuple[int, ...]]]:
     return _LAYOUTS
 
 
+def check_file(
+    spec: ModelSpec, wf: WeightFile, ref: FileRef, data: bytes, net: torch.nn.Module | None = None
+) -> Verification:
+    """Check one file's bytes as `spec`'s `wf`: safe read, not another model's file, strict load.
+
+    Args:
+        net: the network to load into (a fresh one of the model when None).
+
+    Returns:
+        How it compares with the released file.
+
+    Raises:
+        WeightsError: unreadable, unsafe, of another model or role, or keys and shapes that do not fit.
+    """
+    if net is None:
+        from stylize.models import NETWORKS
+
+        net = NETWORKS[spec.name]()
+    state = state_dict_from_bytes(data, ref.display)
+    report = check_identity(spec, wf, ref, digests(data))
+    what = "the VGG encoder vgg_normalised.pth" if wf is ENCODER else f"{spec.name}'s {wf.filename}"
+    load_strict(getattr(net, wf.module), state, ref, what)
+    return report
+
+
 def load_network(files: ModelFiles) -> tuple[torch.nn.Module, dict[str, Verification]]:
     """Build the model's network on the CPU and load every file strictly.
 
@@ -375,10 +424,96 @@ def load_network(files: ModelFiles) -> tuple[torch.nn.Module, dict[str, Verifica
     report = {}
     for wf in spec.all_files:
         ref = files.files[wf.filename]
-        state, file_digests = read_state_dict(ref)
-        report[wf.filename] = check_identity(spec, wf, ref, file_digests)
-        what = "the VGG encoder vgg_normalised.pth" if wf is ENCODER else f"{spec.name}'s {wf.filename}"
-        load_strict(getattr(net, wf.module), state, ref, what)
+        report[wf.filename] = check_file(spec, wf, ref, ref.read_bytes(), net)
         if report[wf.filename].status == "differs" and not files.bundled:
             log.warning("%s: %s", ref.display, report[wf.filename].detail)
     return net.eval(), report
+
+
+# --- reporting and archives ----------------------------------------------------------------
+
+
+def hash_ref(ref: FileRef, chunk: int = 1 << 20) -> tuple[str, str]:
+    """`digests()` of a file or zip member, read in chunks (no need to hold it in memory)."""
+    sha256 = hashlib.sha256()
+    stream: IO[bytes]
+    try:
+        if ref.member is None:
+            size = ref.path.stat().st_size
+            stream = open(ref.path, "rb")  # noqa: SIM115 (closed below)
+        else:
+            archive = zipfile.ZipFile(ref.path)
+            size = archive.getinfo(ref.member).file_size
+            stream = archive.open(ref.member)
+        blob = hashlib.sha1(b"blob %d\0" % size)
+        with stream:
+            while block := stream.read(chunk):
+                sha256.update(block)
+                blob.update(block)
+    except (OSError, zipfile.BadZipFile, KeyError) as exc:
+        raise WeightsError(f"{ref.display}: cannot read ({_reason(exc)})") from exc
+    return "sha256:" + sha256.hexdigest(), "gitblob:" + blob.hexdigest()
+
+
+@dataclass(frozen=True)
+class Searched:
+    """One place searched for a model's files.
+
+    Attributes:
+        location: the folder or zip.
+        why: why it is searched ("--weights", "$STYLIZE_WEIGHTS", "checkout weights/", "user data folder").
+        found: the model's files found there (possibly incomplete), or None.
+        problem: why nothing usable is there ("absent", or the error), or None when complete.
+    """
+
+    location: Path
+    why: str
+    found: ModelFiles | None
+    problem: str | None
+
+    @property
+    def complete(self) -> bool:
+        return self.found is not None and self.problem is None
+
+
+def survey(spec: ModelSpec, weights: str | os.PathLike[str] | None = None) -> list[Searched]:
+    """Every search location with what it holds of the model (what `stylize weights list` shows)."""
+    result = []
+    for location, why in search_locations(weights):
+        if not location.exists():
+            result.append(Searched(location, why, None, "absent"))
+            continue
+        try:
+            found = locate_files(spec, location)
+        except WeightsError as exc:
+            result.append(Searched(location, why, None, exc.message.split(": ", 1)[-1]))
+            continue
+        missing = missing_files(found)
+        result.append(Searched(location, why, found, f"missing {', '.join(missing)}" if missing else None))
+    return result
+
+
+def check_archive(archive: Path) -> None:
+    """Refuse a zip with an entry that would land outside the folder it is extracted into.
+
+    Absolute names, `..` components, drive letters and symbolic links are refused (zip-slip), for
+    the whole archive, before anything is read from it.
+
+    Raises:
+        WeightsError: naming the archive and the entry.
+    """
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise WeightsError(f"{archive}: cannot read the zip ({_reason(exc)})") from exc
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+        if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]) or is_link:
+            what = "is a symbolic link" if is_link else "would land outside the weights folder"
+            raise WeightsError(
+                f"{archive}: entry {info.filename!r} {what}; refusing the whole archive",
+                hint="this is not an official release; get the files from their public source",
+            )

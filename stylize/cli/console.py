@@ -10,6 +10,8 @@ from rich.logging import RichHandler
 from stylize.errors import StylizeError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Tables that are a command's answer (`stylize models`, `stylize weights list`) go to standard output.
+out_console = Console(highlight=False)
 
 
 def print_error(error: StylizeError | str, hint: str | None = None) -> None:

@@ -6,8 +6,9 @@ so nothing below the CLI ever sees a click context.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -60,6 +61,28 @@ style_options = _stack(
 )  # fmt: skip
 
 
+# Options of commands that read and write image files.
+image_io_options = _stack(
+    click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
+                 help="JPEG and WebP quality."),
+    click.option("--max-pixels", type=click.IntRange(min=0), default=None,
+                 help="Refuse images with more pixels, checked before decoding (default 200000000, or "
+                 "$STYLIZE_MAX_PIXELS; 0 = no limit)."),
+)  # fmt: skip
+
+
+def pixel_limit(max_pixels: int | None) -> int:
+    """The pixel limit for reading images: --max-pixels, else $STYLIZE_MAX_PIXELS, else the default."""
+    from stylize.media.images import max_pixels_default
+
+    return max_pixels_default() if max_pixels is None else max_pixels
+
+
+def is_quiet(ctx: click.Context, quiet: bool = False) -> bool:
+    """A command's own --quiet, or the group's `stylize -q`."""
+    return quiet or bool((ctx.find_root().obj or {}).get("quiet"))
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """Which model to load, from where, on what."""
@@ -97,7 +120,8 @@ class StyleChoice:
         masks = tuple(options["masks"])
         if masks and len(masks) != len(options["styles"]):
             raise click.BadParameter(
-                f"{len(masks)} masks for {len(options['styles'])} styles: give one --mask per --style", param_hint="--mask"
+                f"{len(masks)} masks for {len(options['styles'])} styles: give one --mask per --style",
+                param_hint="--mask",
             )
         return cls(
             tuple(options["styles"]), weights, options["style_size"], options["max_size"], options["alpha"],
@@ -112,7 +136,9 @@ def parse_weights(text: str | None, count: int) -> tuple[float, ...] | None:
     try:
         values = tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers", param_hint="--style-weights") from None
+        raise click.BadParameter(
+            f"{text!r} is not a comma-separated list of numbers", param_hint="--style-weights"
+        ) from None
     if len(values) != count:
         raise click.BadParameter(f"{len(values)} weights for {count} styles", param_hint="--style-weights")
     if any(v < 0 for v in values) or sum(values) <= 0:

@@ -1,0 +1,72 @@
+"""`stylize image`: one content, one or several styles, one output (files or standard streams)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from stylize.cli.options import (
+    ModelChoice,
+    StyleChoice,
+    image_io_options,
+    load_stylizer,
+    model_options,
+    pixel_limit,
+    style_options,
+)
+from stylize.errors import SetupError
+
+EPILOG = """\b
+Examples:
+  stylize image photo.jpg -s wave.jpg -o out.png
+  stylize image photo.jpg -s wave.jpg -s ink.png --style-weights 0.7,0.3 -o mix.jpg --quality 90
+  stylize image photo.jpg -s wave.jpg -s ink.png --mask sky.png --mask ground.png -o masked.png
+  cat photo.jpg | stylize image - -s wave.jpg -o - > out.png
+
+The output keeps the content's size (--max-size bounds it), its transparency and its colour
+profile; the format follows the extension: .png, .jpg/.jpeg, .webp, .tif/.tiff (`-o -`: PNG)."""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("content", type=click.Path(path_type=str, allow_dash=True))
+@style_options
+@click.option("--output", "-o", required=True, type=click.Path(path_type=str, allow_dash=True),
+              help="Output file (.png, .jpg, .webp, .tiff), or - for PNG on standard output.")  # fmt: skip
+@image_io_options
+@model_options
+def image(content: str, output: str, quality: int, max_pixels: int | None, **options: Any) -> None:
+    """Stylise one image: CONTENT (a file, or - for standard input) with the -s style(s)."""
+    from stylize.imagejob import read_masks, style_tensor, stylize_picture
+    from stylize.media.atomic import write_bytes_atomic
+    from stylize.media.formats import output_format
+    from stylize.media.images import decode_image, encode_image, read_image
+
+    model_choice = ModelChoice.from_options(options)
+    style_choice = StyleChoice.from_options(options)
+    limit = pixel_limit(max_pixels)
+    to_stdout = output == "-"
+    fmt = "PNG" if to_stdout else output_format(output)
+    if to_stdout and sys.stdout.isatty():
+        raise SetupError("-o -: standard output is a terminal; redirect it (> out.png) or give a file name")
+
+    # Every input is read before the model loads, so a bad file fails at once.
+    if content == "-":
+        if sys.stdin.isatty():
+            raise SetupError("CONTENT is -, but standard input is a terminal; pipe an image in (cat a.jpg | ...)")
+        picture = decode_image(sys.stdin.buffer.read(), "stdin", limit)
+    else:
+        picture = read_image(content, limit)
+    styles = [read_image(path, limit) for path in style_choice.styles]
+    masks = read_masks(style_choice.masks, limit)
+
+    stylizer = load_stylizer(model_choice)
+    prepared = [stylizer.prepare_style(style_tensor(s, style_choice.style_size)) for s in styles]
+    result = stylize_picture(stylizer, picture, prepared, style_choice, masks)
+    data = encode_image(result, fmt, quality)
+    if to_stdout:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_bytes_atomic(output, data)
