@@ -63,9 +63,7 @@ class StylizeGroup(LazyGroup):
         except click.ClickException as exc:
             exc.show()
             code = EXIT_SETUP
-        except click.exceptions.Abort:
-            code = EXIT_INTERRUPTED
-        except KeyboardInterrupt:
+        except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             from stylize.cli.console import print_error
 
             print_error("interrupted")
