@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from clitools import one_thread  # noqa: F401 (autouse: tiny images run fastest on one thread)
-from imagefiles import odd_images, rgb
+from tests.clitools import one_thread  # noqa: F401 (autouse: tiny images run fastest on one thread)
+from tests.imagefiles import odd_images, rgb
 
 from stylize import imagejob
 from stylize.cli.options import StyleChoice

@@ -80,11 +80,11 @@ def test_encoder_matches_golden_relu3(adaattn) -> None:
 
 def test_sampled_case_leaves_the_process_rng_alone(adaattn) -> None:
     """The official code calls torch.manual_seed(6666) inside forward; we must not."""
-    data = golden("adaattn_512_sampled")
-    content, style = parity_input(str(data["content"])), parity_input(str(data["style"]))
+    content, style = parity_input("content_256x256.png")[..., :64, :64], parity_input("style_512x512.png")
+    style = style[..., :272, :272]  # 68 x 68 = 4624 relu3_1 positions > 4096: the sample is drawn
     torch.manual_seed(1234)
     before = torch.get_rng_state()
-    adaattn(content[..., :256, :256], style)
+    adaattn(content, style)
     assert torch.equal(torch.get_rng_state(), before)
     assert torch.initial_seed() == 1234
 
@@ -136,7 +136,7 @@ def test_released_adaattn_3_module_matches_official_output(real_adaattn_3: AdaAt
 
 
 def test_two_cpu_runs_are_bit_identical(adaattn, stya2k) -> None:
-    content, style = parity_input("content_256x256.png"), parity_input("style_256x256.png")
+    content, style = parity_input("content_256x256.png")[..., :128, :], parity_input("style_512x512.png")[..., :272, :]
     for model in (adaattn, stya2k):
         assert torch.equal(model(content, style), model(content, style))
 

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import error_lines, invoke, leftovers, subprocess_env
-from imagefiles import BAD_MESSAGES, bad_inputs, odd_images, rgb
+from tests.clitools import error_lines, invoke, leftovers, subprocess_env
+from tests.imagefiles import BAD_MESSAGES, bad_inputs, odd_images, rgb
 from PIL import Image
 from rich.console import Console
 

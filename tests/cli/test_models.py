@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from clitools import invoke
+from tests.clitools import invoke
 
 from stylize import bundled
 from stylize.weights import ModelFiles

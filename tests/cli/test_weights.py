@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import torch
-from clitools import error_lines, invoke
+from tests.clitools import error_lines, invoke
 
 from stylize import install, registry, weights
 

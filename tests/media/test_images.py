@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imagefiles import BAD_MESSAGES, bad_inputs, bomb_png, noise, odd_images, rgb
+from tests.imagefiles import BAD_MESSAGES, bad_inputs, bomb_png, noise, odd_images, rgb
 from PIL import Image, ImageCms
 
 from stylize.errors import InputError, SetupError
