@@ -88,6 +88,13 @@ def parse_duration(text: str) -> float:
     help="Images are reduced to this long side when loaded.",
 )
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-4, show_default=True)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Steps of linear learning-rate warm-up (not in the official recipe).",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option(
     "--precision",
@@ -172,6 +179,7 @@ def train(**options: object) -> None:
         crop=int(options["crop"]),  # type: ignore[arg-type]
         load_size=int(options["load_size"]),  # type: ignore[arg-type]
         lr=float(options["lr"]),  # type: ignore[arg-type]
+        warmup=int(options["warmup"]),  # type: ignore[arg-type]
         device=str(device),
         precision=precision,
         seed=int(options["seed"]),  # type: ignore[arg-type]

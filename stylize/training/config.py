@@ -37,6 +37,9 @@ class TrainConfig:
         crop: side of the square training crops.
         load_size: images are reduced to this long side when loaded.
         lr: Adam learning rate (official 2e-4, betas (0.9, 0.999)).
+        warmup: steps over which the learning rate ramps up linearly to `lr` (0: none). NOTE: not in
+            the official recipe; Adam's first steps move every weight by about lr in a coherent
+            direction, which made the decoder's output overshoot in our short runs.
         device: "auto", "cpu", "cuda", "cuda:N" or "mps".
         precision: "fp32" or "bf16" (autocast; attention and losses stay in float32).
         seed: seeds the initial weights and the data sampler.
@@ -64,6 +67,7 @@ class TrainConfig:
     crop: int = 256
     load_size: int = 512
     lr: float = 2e-4
+    warmup: int = 200
     device: str = "auto"
     precision: str = "fp32"
     seed: int = 0
@@ -89,7 +93,7 @@ class TrainConfig:
             raise SetupError(f"--crop {self.crop}: {self.model} needs a multiple of {multiple}")
         if self.steps <= 0 and self.max_seconds <= 0 and self.stop_at <= 0:
             raise SetupError("give a step limit (--steps) or a time limit (--max-time), or both")
-        if self.batch_size < 1 or self.load_size < 16 or self.lr <= 0:
+        if self.batch_size < 1 or self.load_size < 16 or self.lr <= 0 or self.warmup < 0:
             raise SetupError("--batch-size and --lr must be positive, --load-size at least 16")
         unknown = set(self.lambdas) - set(DEFAULT_LAMBDAS[self.model])
         if unknown:

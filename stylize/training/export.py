@@ -126,7 +126,8 @@ jitter (±20 % content, ±15–25 % style) and small hue rotations (±0.03 / ±0
 - steps: {info["step"]:,} (batch {config["batch_size"]}, crops {config["crop"]}²), {info["seconds"]:.0f} s of
   training on {info["device"]} at {info["steps_per_second"]:.2f} steps/s, precision {config["precision"]}
   (attention and losses in float32){skipped}
-- Adam, lr {config["lr"]:g}, betas (0.9, 0.999); weights initialised N(0, 0.02) as the official code
+- Adam, lr {config["lr"]:g} (linear warm-up over {config["warmup"]} steps), betas (0.9, 0.999); weights
+  initialised N(0, 0.02) as the official code
   {started}
 - seed {config["seed"]}; `stylize train` (stylize {info["version"]}), PyTorch {info["torch"]}
 

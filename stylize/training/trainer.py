@@ -264,6 +264,9 @@ class Trainer:
         if not (math.isfinite(values["total"]) and math.isfinite(float(norm))):
             self.optimizer.zero_grad(set_to_none=True)
             return values, True
+        scale = min(1.0, (self.state.step + 1) / self.config.warmup) if self.config.warmup else 1.0
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr * scale
         self.optimizer.step()
         return values, False
 
