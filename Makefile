@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench lint clean
+.PHONY: install test demo bench lint clean train-data
 
 install: $(STAMP)
 
@@ -30,3 +30,7 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/speed_memory.py
+
+# Free photos and paintings, reduced to 768 px, in .traindata/ (git-ignored): what scripts/gpu_train.sh trains on.
+train-data: install
+	$(BIN)/python scripts/pack_training_data.py
