@@ -113,14 +113,23 @@ def read_clip(path: Path) -> dict:
             times.append(float(frame.pts * frame.time_base))
             if rotation is None:
                 rotation = frame.rotation
-        audio = None
+    audio = None
+    with av.open(str(path)) as container:
         if container.streams.audio:
-            a = container.streams.audio[0]
+            stream = container.streams.audio[0]
+            samples = [frame.to_ndarray().astype(np.float64) for frame in container.decode(stream)]
+            wave = np.concatenate([s.reshape(s.shape[0], -1) if s.ndim == 2 else s[None] for s in samples], axis=1)
+            if wave.dtype.kind != "f" or np.abs(wave).max() > 2:
+                wave = wave / 32768.0
+            rate = stream.codec_context.sample_rate
             audio = {
-                "codec": a.codec_context.name,
-                "rate": a.codec_context.sample_rate,
-                "duration": float(a.duration * a.time_base) if a.duration else None,
+                "codec": stream.codec_context.name,
+                "rate": rate,
+                "duration": wave.shape[1] / rate,
+                "rms": float(np.sqrt(np.mean(wave[0] ** 2))),
             }
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
         return {
             "frames": frames,
             "times": times,

@@ -194,6 +194,18 @@ def even_size(width: int, height: int, pix_fmt: str) -> tuple[int, int]:
     return width + (width % 2 if sub_w else 0), height + (height % 2 if sub_h else 0)
 
 
+def can_copy_audio(codec: str, fmt: str, supported: set[str] | None = None) -> bool:
+    """Whether audio of `codec` goes into a `fmt` container unchanged.
+
+    NOTE: FFmpeg's MP4 muxer accepts PCM, but browsers and phones do not play PCM in MP4, so
+    there PCM counts as "cannot hold" and is re-encoded to AAC.
+    """
+    supported = _supported_codecs(fmt) if supported is None else supported
+    if fmt == "mp4" and codec.startswith("pcm_"):
+        return False
+    return codec in supported
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -451,6 +463,7 @@ class VideoReader:
         audio_done = {s.index: False for s in self.audio_streams}
         last_pts: int | None = None
         bad_packets = 0
+        bad_audio = 0
         fixed_pts = 0
         stopped: str | None = None
 
@@ -489,6 +502,9 @@ class VideoReader:
             if packet.stream.type == "audio":
                 index = packet.stream.index
                 if packet.pts is None or packet.size == 0 or audio_done.get(index, True):
+                    continue
+                if packet.is_corrupt:  # e.g. cut short by a truncated file: players would choke on it
+                    bad_audio += 1
                     continue
                 seconds = float(packet.pts * packet.time_base)
                 if self.end is not None and seconds >= self.end:
@@ -529,8 +545,10 @@ class VideoReader:
             lost.append(f"reading stopped early ({stopped})")
         if bad_packets:
             lost.append(f"{bad_packets} corrupt video packet{'s' * (bad_packets > 1)} skipped")
+        if bad_audio:
+            lost.append(f"{bad_audio} corrupt audio packet{'s' * (bad_audio > 1)} left out")
         expected = info.expected_frames(self.start, None if self.end is None else self.end - self.start)
-        if not lost and expected and not video_done and self.frames_read < expected - 1:
+        if expected and not video_done and self.frames_read < expected - 1:
             lost.append(f"the header lists {expected} frames but only {self.frames_read} decoded")
         if lost:
             self.warnings.append(
@@ -658,7 +676,7 @@ class VideoWriter:
     def _add_audio(self, source: av.AudioStream) -> None:
         supported = _supported_codecs(self.plan.format)
         name = source.codec_context.name
-        if name in supported:
+        if can_copy_audio(name, self.plan.format, supported):
             out = self._container.add_stream_from_template(source)
             self._audio[source.index] = (source, out, True)
             self.audio_notes.append(f"audio copied ({name})")
