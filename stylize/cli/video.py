@@ -104,10 +104,10 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     style_choice = StyleChoice.from_options(options)
 
     # Check everything cheap before loading the model: output name and codec, the input, styles.
-    from stylize.media.video import plan_output, probe
+    from stylize.media.video import check_decodable, plan_output
 
     plan_output(output, settings.encode)
-    info = probe(input_path)
+    info = check_decodable(input_path, settings.start, settings.duration)
     styles = load_style_images(style_choice.styles, style_choice.style_size)
     stylizer = load_stylizer(model_choice)
 

@@ -380,6 +380,18 @@ def probe(path: str | Path) -> VideoInfo:
         container.close()
 
 
+def check_decodable(path: str | Path, start: float = 0.0, duration: float | None = None) -> VideoInfo:
+    """Probe a video and decode its first frame (of the range): a cheap check before loading a model.
+
+    Raises:
+        InputError: the file is no video, or no frame of the range decodes.
+    """
+    with VideoReader(path, start=start, duration=duration, audio=False) as reader:
+        for _ in reader:
+            break
+        return reader.info
+
+
 class VideoReader:
     """Decode a video's frames (RGB, with timestamps) and pass its audio packets on, in file order.
 
