@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from clips import make_clip, moving_frames, read_clip
+
 from stylize.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,15 +216,15 @@ def subprocess_env():
 def test_subprocess_exit_codes(tmp_path, style, parity_weights):
     bad = tmp_path / "bad.mov"
     bad.write_bytes(b"\x00" * 100)
-    proc = subprocess.run([sys.executable, "-m", "stylize", "video", str(bad), "-s", str(style), "-o",
-                           str(tmp_path / "out.mp4")], capture_output=True, text=True, env=subprocess_env())  # fmt: skip
+    command = [sys.executable, "-m", "stylize", "video", str(bad), "-s", str(style), "-o", str(tmp_path / "out.mp4")]
+    proc = subprocess.run(command, capture_output=True, text=True, env=subprocess_env())
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         f"error: {bad}: not a video file (Invalid data found when processing input)"
     ]
     src = make_clip(tmp_path / "in.mp4", frames=3)
-    args = [sys.executable, "-m", "stylize", "--quiet", "video", str(src), "-s", str(style), "-o", str(tmp_path / "out.mp4"),
-            "--weights", str(parity_weights), "--style-size", "64", "--device", "cpu"]  # fmt: skip
+    args = [sys.executable, "-m", "stylize", "--quiet", "video", str(src), "-s", str(style)]
+    args += ["-o", str(tmp_path / "out.mp4"), "--weights", str(parity_weights), "--style-size", "64", "--device", "cpu"]
     proc = subprocess.run(args, capture_output=True, text=True, env=subprocess_env())
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
