@@ -57,18 +57,22 @@ sampled output frames and the style: lower is closer to the style."""
     help="Optical flow on the input frames.",
 )
 @click.option("--max-frames", type=click.IntRange(min=2), default=None, help="Measure only the first frames.")
+@click.option("--start", type=str, default=None, help="Where in INPUT_VIDEO the output starts (stylize video --start).")
+@click.option("--duration", type=str, default=None, help="How much of INPUT_VIDEO the output covers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on standard output.")
 @model_options
 def temporal(
     input_video: Path, output_video: Path, style: str | None, style_size: int, style_frames: int, flow: str,
-    max_frames: int | None, as_json: bool, **options: Any,
+    max_frames: int | None, start: str | None, duration: str | None, as_json: bool, **options: Any,
 ) -> None:  # fmt: skip
     """Temporal consistency (warping error) and style strength of OUTPUT_VIDEO, stylised from INPUT_VIDEO."""
     from stylize.cli.console import err_console, print_warning
-    from stylize.cli.options import ModelChoice, load_stylizer
+    from stylize.cli.options import ModelChoice, load_stylizer, parse_seconds
     from stylize.media.video import probe
     from stylize.metrics.temporal import measure_videos
 
+    input_start = parse_seconds(start, "--start") or 0.0
+    input_duration = parse_seconds(duration, "--duration")
     probe(input_video)
     probe(output_video)
     encoder = style_tensor = None
@@ -83,7 +87,8 @@ def temporal(
     try:
         report = measure_videos(
             input_video, output_video, method=flow, max_frames=max_frames, encoder=encoder, style=style_tensor,
-            style_name=style, style_samples=style_frames, device=device,
+            style_name=style, style_samples=style_frames, device=device, input_start=input_start,
+            input_duration=input_duration,
         )  # fmt: skip
     except ValueError as exc:  # fewer than two frames
         from stylize.errors import InputError

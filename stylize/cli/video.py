@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from stylize.cli.options import model_options, style_options
+from stylize.cli.options import model_options, parse_seconds, style_options
 from stylize.media.video import CODECS
 from stylize.temporal import TEMPORAL_MODES, TemporalSettings
 
@@ -21,21 +21,6 @@ Examples:
 --temporal flow (default) blends each stylised frame with the previous output
 warped along the optical flow of the input, where that flow is reliable:
 much less flicker, the same style. --temporal off stylises every frame on its own."""
-
-
-def _seconds(text: str | None) -> float | None:
-    """'90', '1:30', '00:01:30.5' -> seconds."""
-    if text is None:
-        return None
-    try:
-        value = 0.0
-        for part in text.split(":"):
-            value = value * 60 + float(part)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a time (seconds, or [hh:]mm:ss)") from None
-    if value < 0:
-        raise click.BadParameter("times cannot be negative")
-    return value
 
 
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,14 +75,14 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     from stylize.media.video import EncodeSettings
     from stylize.videojob import VideoSettings, load_style_images, stylize_video_file
 
-    duration = _seconds(options["duration"])
+    duration = parse_seconds(options["duration"], "--duration")
     if duration is not None and duration <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--duration")
     settings = VideoSettings(
         temporal=TemporalSettings(mode=options["temporal"], weight=options["temporal_weight"]),
         encode=EncodeSettings(options["codec"], options["crf"], options["preset"], options["pix_fmt"],
                               audio=not options["no_audio"]),
-        start=_seconds(options["start"]) or 0.0,
+        start=parse_seconds(options["start"], "--start") or 0.0,
         duration=duration,
     )  # fmt: skip
     model_choice = ModelChoice.from_options(options)

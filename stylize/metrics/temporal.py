@@ -247,6 +247,8 @@ def measure_videos(
     style_name: str | None = None,
     style_samples: int = 8,
     device: object = "cpu",
+    input_start: float = 0.0,
+    input_duration: float | None = None,
 ) -> TemporalReport:
     """Warping error (and, with an encoder and a style, style distance) of an output video.
 
@@ -262,6 +264,8 @@ def measure_videos(
         style_name: how the report names the style.
         style_samples: frames used for the style figures.
         device: where the encoder runs.
+        input_start, input_duration: the range of the input the output was made from (as
+            `stylize video --start/--duration`).
     """
     import torch
 
@@ -271,7 +275,7 @@ def measure_videos(
     info_in = probe(input_path)
     warnings = []
     limit = max_frames or None
-    counts = (info_in.frames, info_out.frames)
+    counts = (info_in.expected_frames(input_start, input_duration) or 0, info_out.frames)
     if all(counts) and counts[0] != counts[1]:
         warnings.append(f"the input has {counts[0]} frames and the output {counts[1]}: compared the first "
                         f"{min(counts)}")  # fmt: skip
@@ -294,7 +298,10 @@ def measure_videos(
         return torch.from_numpy(as_unit(image)).permute(2, 0, 1)[None].to(device)
 
     def pairs() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        with VideoReader(input_path, audio=False) as reader_in, VideoReader(output_path, audio=False) as reader_out:
+        with (
+            VideoReader(input_path, start=input_start, duration=input_duration, audio=False) as reader_in,
+            VideoReader(output_path, audio=False) as reader_out,
+        ):
             frames_in = (f.image for f in reader_in)
             frames_out = (f.image for f in reader_out)
             for index, (frame_in, frame_out) in enumerate(zip(frames_in, frames_out, strict=False)):
