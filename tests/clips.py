@@ -136,6 +136,7 @@ def read_clip(path: Path) -> dict:
             "width": stream.codec_context.width,
             "height": stream.codec_context.height,
             "fps": stream.average_rate,
+            "duration": float(stream.duration * stream.time_base) if stream.duration else None,
             "rotation": rotation or 0,
             "codec": stream.codec_context.name,
             "pix_fmt": stream.codec_context.pix_fmt,

@@ -76,8 +76,9 @@ def test_variable_frame_rate_timestamps_are_kept(tmp_path):
     pts = [0, 40, 80, 200, 240, 400, 440, 480, 520, 700, 740, 780]  # milliseconds, irregular
     src = make_clip(tmp_path / "vfr.mp4", frames=len(pts), pts=pts, time_base=Fraction(1, 1000))
     copy_through(src, tmp_path / "out.mp4")
-    times = read_clip(tmp_path / "out.mp4")["times"]
-    assert times == pytest.approx([p / 1000 for p in pts], abs=1e-3)
+    out = read_clip(tmp_path / "out.mp4")
+    assert out["times"] == pytest.approx([p / 1000 for p in pts], abs=1e-3)
+    assert out["duration"] == pytest.approx(read_clip(src)["duration"], abs=1e-3)  # the last frame's length too
 
 
 @pytest.mark.parametrize("rotation", [90, -90, 180])

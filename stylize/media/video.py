@@ -327,6 +327,16 @@ def _reason(exc: BaseException) -> str:
     return str(text).split(";")[0].strip().rstrip(".")
 
 
+def main_video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    """The first video stream that is a video, not an attached picture (an album cover)."""
+    from av.stream import Disposition
+
+    for stream in container.streams.video:
+        if not stream.disposition & Disposition.attached_pic:
+            return stream
+    return None
+
+
 def describe(container: av.container.InputContainer, path: Path) -> VideoInfo:
     """The `VideoInfo` of an open input; raises InputError where it holds no usable video."""
     fmt = container.format.name
@@ -334,10 +344,10 @@ def describe(container: av.container.InputContainer, path: Path) -> VideoInfo:
         AudioTrack(s.index, s.codec_context.name, s.codec_context.sample_rate or 0, s.codec_context.channels or 0)
         for s in container.streams.audio
     )
-    if not container.streams.video:
+    stream = main_video_stream(container)
+    if stream is None:
         what = "has no video stream: an audio-only file" if audio else "contains no video frames"
         raise InputError(path, what, hint="stylize video needs a file with pictures")
-    stream = container.streams.video[0]
     if fmt in _IMAGE_DEMUXERS or fmt.endswith("_pipe"):
         raise InputError(path, "is a still image, not a video", hint="use stylize image for pictures")
     cc = stream.codec_context
@@ -437,7 +447,7 @@ class VideoReader:
         self.end = start + duration if duration is not None else None
         self.size = size
         self.audio_streams = list(self._container.streams.audio) if audio else []
-        self.video_stream = self._container.streams.video[0]
+        self.video_stream = main_video_stream(self._container)
         self.video_stream.thread_type = "AUTO"
         self.display_matrix: tuple[int, ...] | None = None
         self.warnings: list[str] = []
@@ -656,6 +666,7 @@ class VideoWriter:
         except BaseException:
             self._container.close()
             raise
+        self._durations: dict[int, int] = {}
         self.frames_written = 0
         self.last_pts = 0
         self.last_duration = 0
@@ -734,7 +745,8 @@ class VideoWriter:
         frame.time_base = cc.time_base
         if duration:
             frame.duration = duration
-        self._mux(self._video.encode(frame))
+            self._durations[pts] = duration
+        self._mux(self._with_durations(self._video.encode(frame)))
         self.frames_written += 1
         self.last_pts, self.last_duration = pts, duration
 
@@ -758,6 +770,15 @@ class VideoWriter:
         for frame in frames:
             self._mux(out.encode(frame))
 
+    def _with_durations(self, packets: Sequence[av.Packet]) -> Sequence[av.Packet]:
+        """Give encoded packets their frame's duration (encoders leave it 0; the muxer would then
+        guess the last frame's from the average rate, which is wrong for variable frame rates)."""
+        for packet in packets:
+            duration = self._durations.pop(packet.pts, 0) if packet.pts is not None else 0
+            if duration and not packet.duration:
+                packet.duration = duration
+        return packets
+
     def _mux(self, packets: Sequence[av.Packet]) -> None:
         if packets:
             self._container.mux(packets)
@@ -767,7 +788,7 @@ class VideoWriter:
         import av
 
         try:
-            self._mux(self._video.encode(None))
+            self._mux(self._with_durations(self._video.encode(None)))
             for _source, out, copy in self._audio.values():
                 if not copy:
                     self._mux(out.encode(None))
