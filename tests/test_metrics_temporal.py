@@ -22,6 +22,15 @@ from stylize.metrics.temporal import (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Frames of 64x48 are too small for two threads to pay off: under load they cost 5-10x more."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class TinyEncoder(torch.nn.Module):
     """Stands in for the VGG encoder: `features()` gives the image and two pooled copies."""
 
