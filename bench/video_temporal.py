@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: no style image ({args.style or STYLES[0]})")
         return 0
 
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
     import torch
 
     import stylize
