@@ -538,7 +538,7 @@ class VideoReader:
                         if packet.dts is not None:
                             packet.dts -= delta
                     yield AudioPacket(packet, index)
-            else:
+            elif not video_done:  # (past the range's end only the audio still matters)
                 if packet.is_corrupt:
                     bad_packets += 1
                 try:
