@@ -39,10 +39,10 @@ def optical_flow(first: np.ndarray, second: np.ndarray, method: str = "dis") -> 
     import cv2
 
     if method == "dis":
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
         return dis.calc(first, second, None)
     if method == "farneback":
-        return cv2.calcOpticalFlowFarneback(first, second, None, 0.5, 4, 15, 5, 5, 1.1, 0)
+        return cv2.calcOpticalFlowFarneback(first, second, None, 0.5, 4, 15, 5, 5, 1.1, 0)  # type: ignore[call-overload]
     raise ValueError(f"unknown flow method {method!r}; choose one of {', '.join(FLOW_METHODS)}")
 
 

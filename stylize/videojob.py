@@ -118,7 +118,9 @@ def stylize_video_file(
     if dst.exists() and dst.resolve() == src.resolve():
         raise OutputError(dst, "is the input file", hint="choose another output name")
     height, width = fit_long_side(info.height, info.width, choice.max_size or None)
-    prepared = [stylizer.prepare_style(s) for s in styles]
+    from stylize.stylizer import PreparedStyle
+
+    prepared = [s if isinstance(s, PreparedStyle) else stylizer.prepare_style(s) for s in styles]
     masks = _load_masks(choice.masks, (height, width))
     expected = info.expected_frames(settings.start, settings.duration)
     warnings: list[str] = []
@@ -220,7 +222,7 @@ def _load_masks(paths: Sequence[str], size: tuple[int, int]) -> list[Tensor] | N
     for path in paths:
         try:
             with Image.open(path) as image:
-                gray = image.convert("L").resize((width, height), Image.BILINEAR)
+                gray = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
         except FileNotFoundError:
             raise InputError(path, "no such file") from None
         except (UnidentifiedImageError, OSError) as exc:

@@ -76,7 +76,7 @@ def temporal(
     probe(input_video)
     probe(output_video)
     encoder = style_tensor = None
-    device: object = "cpu"
+    device: Any = "cpu"
     if style is not None:
         from stylize.videojob import load_style_images
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -447,7 +447,9 @@ class VideoReader:
         self.end = start + duration if duration is not None else None
         self.size = size
         self.audio_streams = list(self._container.streams.audio) if audio else []
-        self.video_stream = main_video_stream(self._container)
+        stream = main_video_stream(self._container)
+        assert stream is not None  # describe() raised otherwise
+        self.video_stream = stream
         self.video_stream.thread_type = "AUTO"
         self.display_matrix: tuple[int, ...] | None = None
         self.warnings: list[str] = []
@@ -489,7 +491,7 @@ class VideoReader:
         fixed_pts = 0
         stopped: str | None = None
 
-        def frames_of(decoded: Sequence[av.VideoFrame]) -> Iterator[Frame]:
+        def frames_of(decoded: Sequence[Any]) -> Iterator[Frame]:
             nonlocal video_done, last_pts, fixed_pts
             for vf in decoded:
                 if video_done:
@@ -593,13 +595,13 @@ def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
     """The frame's display matrix (rotation and flips) as FFmpeg stores it, 9 int32; None where absent."""
     from av.sidedata.sidedata import Type
 
-    for data in frame.side_data:
-        if data.type == Type.DISPLAYMATRIX:
-            raw = bytes(data)
-            if len(raw) >= 36:
-                matrix = struct.unpack("<9i", raw[:36])
-                return None if matrix == _IDENTITY else matrix
-    return None
+    if Type.DISPLAYMATRIX not in frame.side_data:
+        return None
+    raw = bytes(frame.side_data[Type.DISPLAYMATRIX])  # type: ignore[typeddict-item]  # (PyAV's stub is off)
+    if len(raw) < 36:
+        return None
+    matrix = struct.unpack("<9i", raw[:36])
+    return None if matrix == _IDENTITY else matrix
 
 
 _IDENTITY = (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
@@ -673,7 +675,8 @@ class VideoWriter:
 
     def _add_video(self, display_matrix: Sequence[int] | None) -> av.VideoStream:
         plan, info = self.plan, self.info
-        stream = self._container.add_stream(plan.codec.encoder, rate=info.fps, options=plan.options)
+        stream = cast("av.VideoStream", self._container.add_stream(plan.codec.encoder, rate=info.fps,
+                                                                   options=plan.options))  # fmt: skip
         stream.width, stream.height = self.coded_width, self.coded_height
         stream.pix_fmt = plan.pix_fmt
         # Timestamps in the input's own unit: every frame keeps its exact time (VFR included).
@@ -711,7 +714,7 @@ class VideoWriter:
                 rate = source.codec_context.sample_rate or 48000
                 if encoder == "libopus":
                     rate = 48000  # Opus runs at 48 kHz
-                out = self._container.add_stream(encoder, rate=rate)
+                out = cast("av.AudioStream", self._container.add_stream(encoder, rate=rate))
                 out.layout = source.codec_context.layout
                 out.time_base = Fraction(1, rate)
                 self._audio[source.index] = (source, out, False)

@@ -26,14 +26,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from stylize.flow import optical_flow, reliable, to_gray, warp
 
 if TYPE_CHECKING:
-    from torch import Tensor, nn
+    import torch
+    from torch import Tensor
+
+
+class FeatureEncoder(Protocol):
+    """What the style distance needs of an encoder: the models' `VGGEncoder.features`."""
+
+    def features(self, image: Tensor, upto: int = 5) -> list[Tensor]: ...
 
 
 def as_unit(image: np.ndarray) -> np.ndarray:
@@ -128,7 +135,7 @@ def warping_error(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray], m
 # --- style distance --------------------------------------------------------------------------
 
 
-def feature_statistics(encoder: nn.Module, image: Tensor, layers: int = 5) -> list[tuple[Tensor, Tensor]]:
+def feature_statistics(encoder: FeatureEncoder, image: Tensor, layers: int = 5) -> list[tuple[Tensor, Tensor]]:
     """Per VGG layer (relu1_1 ...), the channel means and standard deviations over positions.
 
     Args:
@@ -242,11 +249,11 @@ def measure_videos(
     *,
     method: str = "dis",
     max_frames: int | None = None,
-    encoder: nn.Module | None = None,
+    encoder: FeatureEncoder | None = None,
     style: Tensor | None = None,
     style_name: str | None = None,
     style_samples: int = 8,
-    device: object = "cpu",
+    device: torch.device | str = "cpu",
     input_start: float = 0.0,
     input_duration: float | None = None,
 ) -> TemporalReport:
@@ -269,7 +276,7 @@ def measure_videos(
     """
     import torch
 
-    from stylize.media.video import VideoReader, probe
+    from stylize.media.video import Frame, VideoReader, probe
 
     info_out = probe(output_path)
     info_in = probe(input_path)
@@ -290,7 +297,7 @@ def measure_videos(
         warnings.append(f"sizes differ (input {info_in.width}x{info_in.height}, output {info_out.width}x"
                         f"{info_out.height}): the input is brought to the output's size")  # fmt: skip
 
-    style_stats = feature_statistics(encoder, style.to(device)) if chosen else None  # type: ignore[arg-type]
+    style_stats = feature_statistics(encoder, style.to(device)) if chosen and encoder and style is not None else []
     out_dist: list[float] = []
     in_dist: list[float] = []
 
@@ -302,15 +309,15 @@ def measure_videos(
             VideoReader(input_path, start=input_start, duration=input_duration, audio=False) as reader_in,
             VideoReader(output_path, audio=False) as reader_out,
         ):
-            frames_in = (f.image for f in reader_in)
-            frames_out = (f.image for f in reader_out)
+            frames_in = (f.image for f in reader_in if isinstance(f, Frame))
+            frames_out = (f.image for f in reader_out if isinstance(f, Frame))
             for index, (frame_in, frame_out) in enumerate(zip(frames_in, frames_out, strict=False)):
                 if limit and index >= limit:
                     return
                 frame_in, frame_out = align(frame_in, frame_out)
-                if index in chosen:
-                    out_dist.append(style_distance(feature_statistics(encoder, to_tensor(frame_out)), style_stats))  # type: ignore[arg-type]
-                    in_dist.append(style_distance(feature_statistics(encoder, to_tensor(frame_in)), style_stats))  # type: ignore[arg-type]
+                if index in chosen and encoder is not None:
+                    out_dist.append(style_distance(feature_statistics(encoder, to_tensor(frame_out)), style_stats))
+                    in_dist.append(style_distance(feature_statistics(encoder, to_tensor(frame_in)), style_stats))
                 yield frame_in, frame_out
 
     values_out: list[float] = []
