@@ -161,3 +161,21 @@ def load_stylizer(choice: ModelChoice):  # type: ignore[no-untyped-def]
             "see `stylize weights list`)"
         )
     return model
+
+
+# --- video-specific helpers ------------------------------------------------------------------
+
+
+def parse_seconds(text: str | None, param_hint: str | None = None) -> float | None:
+    """'90', '1:30', '00:01:30.5' -> seconds (None stays None); a bad value is a usage error."""
+    if text is None:
+        return None
+    try:
+        value = 0.0
+        for part in text.split(":"):
+            value = value * 60 + float(part)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a time (seconds, or [hh:]mm:ss)", param_hint=param_hint) from None
+    if value < 0:
+        raise click.BadParameter("times cannot be negative", param_hint=param_hint)
+    return value
