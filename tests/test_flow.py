@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from clips import moving_frames
+from tests.clips import moving_frames
 
 from stylize.flow import flow_gradients, optical_flow, reliable, to_gray, warp
 

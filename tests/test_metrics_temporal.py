@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from clips import make_clip, moving_frames, read_clip
+from tests.clips import make_clip, moving_frames, read_clip
 
 from stylize.metrics.temporal import (
     align,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from clips import moving_frames, texture
+from tests.clips import moving_frames, texture
 
 from stylize.metrics.temporal import warping_error
 from stylize.temporal import TemporalSettings, TemporalState, blend_weights, smooth

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from clips import make_clip, moving_frames, read_clip
+from tests.clips import make_clip, moving_frames, read_clip
 
 from stylize.cli.main import cli
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clips import make_clip, moving_frames, read_clip
+from tests.clips import make_clip, moving_frames, read_clip
 
 from stylize.errors import InputError, OutputError, SetupError
 from stylize.media.video import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from clips import make_clip, read_clip
-from conftest import smooth_image
+from tests.clips import make_clip, read_clip
+from tests.conftest import smooth_image
 
 from stylize.cli.options import StyleChoice
 from stylize.errors import InputError, OutputError
