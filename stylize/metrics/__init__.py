@@ -1,0 +1,1 @@
+"""Measurements the project owns: `quality` (style and content loss of a stylisation)."""
