@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,6 @@ def test_atomic_path_replaces_on_success_and_cleans_up_on_error(tmp_path: Path) 
         assert temp.suffix == ".png" and temp.parent == tmp_path
         temp.write_bytes(b"new")
     assert target.read_bytes() == b"new" and list(tmp_path.iterdir()) == [target]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0o600
