@@ -120,6 +120,7 @@ def quality(outputs: tuple[str, ...], contents: tuple[str, ...], styles: tuple[s
 
     Measure OUTPUTS (each against one -c content and one -s style), a --triples file, or every
     content x style pair stylised here (--stylize) or left as it is (--baseline).
+    The model options apply to --stylize; --device also places the metric's encoder.
     """
     from stylize.cli.options import ModelChoice
 
@@ -182,6 +183,7 @@ def measure_triples(
 
     from stylize.cli.console import err_console
     from stylize.device import resolve_device
+    from stylize.media.images import image_to_tensor, tensor_to_image
     from stylize.metrics.quality import CONTENT_LAYER_NAMES, STYLE_LAYER_NAMES, fingerprint, style_statistics
 
     target = resolve_device(device)
@@ -206,7 +208,8 @@ def measure_triples(
                 output = _load_like(triple.output, content)
                 what = str(triple.output)
             elif stylizer is not None:
-                output = stylizer.stylize(content, prepared).clamp(0, 1)
+                # Measured as it would be saved: clamped and rounded to 8 bits.
+                output = image_to_tensor(tensor_to_image(stylizer.stylize(content, prepared)))
                 what = stylizer.name
             else:
                 output, what = content, "baseline (the content)"
