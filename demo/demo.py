@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""`make demo`: stylise the bundled public-domain photos with the bundled painting, offline.
+
+    python demo/demo.py [--out demo-output] [--cell 256] [--size 512]
+
+For AdaAttN (and StyA2K when its weights are found) runs
+
+    stylize grid demo/photos/*.jpg -s demo/paintings/van_gogh_starry_night.jpg -m MODEL \
+        -o OUT/sheet.png --outputs OUT/MODEL/
+
+with the default weights (stylize's own trained weights unless $STYLIZE_WEIGHTS, ./weights or
+the user data folder hold others), and prints where the files are. Exits 2 when AdaAttN has no
+weights at all (the message says where it looked and how to get them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PAINTING = HERE / "paintings" / "van_gogh_starry_night.jpg"
+MODELS = ("adaattn", "stya2k")  # the first is required, the others are shown when available
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "demo-output", help="output folder (default demo-output/)")
+    parser.add_argument("--cell", type=int, default=256, help="cell side of the contact sheet (default 256)")
+    parser.add_argument("--size", type=int, default=512, help="long side the photos are stylised at (default 512)")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    from stylize.errors import WeightsError
+    from stylize.registry import get_spec
+    from stylize.weights import resolve
+
+    photos = sorted((HERE / "photos").glob("*.jpg"))
+    sheets: list[tuple[str, Path]] = []
+    for index, model in enumerate(MODELS):
+        try:
+            files = resolve(get_spec(model))
+        except WeightsError as exc:
+            if index == 0:
+                print(f"error: {exc.message}", file=sys.stderr)
+                if exc.hint:
+                    print(f"hint: {exc.hint}", file=sys.stderr)
+                return 2
+            print(f"{model}: skipped, no weights ({exc.message.split(': ', 1)[0]})", file=sys.stderr)
+            continue
+        sheet = args.out / ("sheet.png" if index == 0 else f"sheet-{model}.png")
+        command = [
+            sys.executable, "-m", "stylize", "grid", *map(str, photos), "-s", str(PAINTING), "-m", model,
+            "-o", str(sheet), "--outputs", str(args.out / model), "--cell", str(args.cell), "--size", str(args.size),
+        ]  # fmt: skip
+        print(f"{model} ({'stylize own weights' if files.bundled else files.location}):", file=sys.stderr)
+        print("  " + shlex.join(["stylize", *map(_short, command[3:])]), file=sys.stderr)
+        done = subprocess.run(command, cwd=ROOT)
+        if done.returncode:
+            return done.returncode
+        sheets.append((model, sheet))
+    print("\nThe demo is ready:")
+    for model, sheet in sheets:
+        print(f"  {model:<8} contact sheet {sheet}, stylised photos in {args.out / model}/")
+    return 0
+
+
+def _short(argument: str) -> str:
+    """A path inside the checkout, relative to it (how a user in the checkout would type it)."""
+    path = Path(argument)
+    return str(path.relative_to(ROOT)) if path.is_absolute() and path.is_relative_to(ROOT) else argument
+
+
+if __name__ == "__main__":
+    sys.exit(main())
