@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import ContextManager
 
 import torch
@@ -81,9 +82,23 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-def free_memory(device: torch.device) -> int | None:
-    """Free bytes on a CUDA device (None elsewhere), after releasing PyTorch's cache."""
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def release_cached_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def memory_at_failure(device: torch.device, exc: BaseException) -> tuple[int, int] | None:
+    """(bytes held at the peak before an out-of-memory error, bytes the failed allocation asked
+    for), on CUDA; None where PyTorch does not report them."""
     if device.type != "cuda":
         return None
-    torch.cuda.empty_cache()
-    return int(torch.cuda.mem_get_info(device)[0])
+    match = re.search(r"Tried to allocate ([\d.]+) (GiB|MiB|KiB|B)", str(exc))
+    if match is None:
+        return None
+    unit = {"GiB": 2**30, "MiB": 2**20, "KiB": 2**10, "B": 1}[match.group(2)]
+    return int(torch.cuda.max_memory_allocated(device)), int(float(match.group(1)) * unit)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylize.color import keep_colors
-from stylize.device import autocast, free_memory, is_out_of_memory
+from stylize.device import autocast, is_out_of_memory, memory_at_failure, release_cached_memory, reset_peak_memory
 from stylize.errors import OutOfMemory
 from stylize.models.config import Compute
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from stylize.weights import Verification
 
 log = logging.getLogger(__name__)
-
-# Rough device bytes per content pixel with the smallest working set (features, keys, outputs);
-# used only to tell a user what size would fit after an out-of-memory error.
-BYTES_PER_PIXEL = {"fp32": 640, "bf16": 384, "fp16": 384}
-
 
 @dataclass(frozen=True)
 class PreparedStyle:
@@ -243,27 +238,30 @@ class Stylizer:
         """Run `step(compute)`; on out-of-memory retry with half the working memory, down to the smallest."""
         compute = self.compute
         while True:
+            reset_peak_memory(self.device)
             try:
                 return step(compute)
             except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
                 if not is_out_of_memory(exc):
                     raise
-                free = free_memory(self.device)
                 if compute.is_smallest:
-                    raise OutOfMemory(self._what_fits(size, free)) from exc
+                    raise OutOfMemory(self._what_fits(size, exc)) from exc
+                release_cached_memory(self.device)
                 compute = compute.halved()
                 log.info("out of memory at %dx%d; retrying with smaller chunks", size[1], size[0])
 
-    def _what_fits(self, size: tuple[int, int], free: int | None) -> str:
+    def _what_fits(self, size: tuple[int, int], exc: BaseException) -> str:
         h, w = size
-        where = f"{self.device.type}" + (f" ({free / 2**30:.1f} GiB free)" if free is not None else "")
-        if free is None:
-            return f"{w}x{h} does not fit in memory on {where}; try --max-size with a smaller size"
-        pixels = free / BYTES_PER_PIXEL[self.precision]
-        side = int(math.sqrt(pixels * max(h, w) / min(h, w)))
+        usage = memory_at_failure(self.device, exc)
+        if usage is None:
+            return f"{w}x{h} does not fit in memory on {self.device.type}; try a smaller --max-size"
+        obtained, asked = usage
+        # Memory grows about linearly with pixels: scale the side by the share that could be had.
+        side = int(max(h, w) * math.sqrt(obtained / (obtained + asked)) * 0.9)
         return (
-            f"{w}x{h} does not fit on {where} even in the smallest chunks; about --max-size {side} would fit "
-            f"(or use --precision bf16, or --device cpu)"
+            f"{w}x{h} does not fit on {self.device.type} even in the smallest chunks (it needs more than "
+            f"{(obtained + asked) / 2**30:.1f} GiB; {obtained / 2**30:.1f} GiB could be had): try --max-size {side} "
+            "or less, --precision bf16, or --device cpu"
         )
 
 

@@ -174,8 +174,17 @@ def test_out_of_memory_at_the_smallest_chunks_says_what_fits(adaattn: Stylizer, 
     monkeypatch.setattr(type(adaattn.network), "attend", attend)
     with pytest.raises(OutOfMemory) as info:
         adaattn(smooth_image(40, 60), smooth_image(40, 40))
-    assert info.value.message.startswith("60x40 does not fit in memory on cpu")
-    assert "--max-size" in info.value.message
+    assert info.value.message == "60x40 does not fit in memory on cpu; try a smaller --max-size"
+
+
+def test_out_of_memory_on_cuda_suggests_a_size(adaattn: Stylizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: 3 * 2**30)
+    error = RuntimeError("CUDA out of memory. Tried to allocate 9.00 GiB. GPU 0 has a total capacity of 79 GiB")
+    model = Stylizer(adaattn.network, adaattn.spec, torch.device("cpu"))
+    model.device = torch.device("cuda")  # only the message is computed; nothing runs on it
+    message = model._what_fits((2160, 3840), error)
+    assert message.startswith("3840x2160 does not fit on cuda even in the smallest chunks (it needs more than 12.0 GiB")
+    assert "try --max-size 1728 or less" in message  # 3840 * sqrt(3 / 12) * 0.9
 
 
 def test_reflection_padding_of_tiny_images() -> None:
