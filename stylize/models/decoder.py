@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from stylize.models.common import run_banded
+from stylize.models.fused import run_layers
 
 
 def _block(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
@@ -48,9 +49,15 @@ class Decoder(nn.Module):
         return self.decoder_layer_2(torch.cat([x, skip], dim=1))
 
     def decode(self, features: Tensor, skip: Tensor, band_pixels: int) -> Tensor:
-        """`forward` in row bands of about `band_pixels` output pixels (same values, less memory)."""
+        """`forward` in row bands of about `band_pixels` output pixels, upsampling convolutions fused
+        (same values, less memory and time)."""
+
+        def fast(features: Tensor, skip: Tensor) -> Tensor:
+            x = self.decoder_layer_1(features)
+            return run_layers(self.decoder_layer_2, torch.cat([x, skip], dim=1))
+
         rows = max(1, band_pixels // (64 * features.shape[-1]))
-        return run_banded(self, [(features, 1), (skip, 2)], out_scale=8, band_rows=rows, halo=self.BAND_HALO)
+        return run_banded(fast, [(features, 1), (skip, 2)], out_scale=8, band_rows=rows, halo=self.BAND_HALO)
 
 
 class VideoDecoder(nn.Module):
@@ -69,5 +76,7 @@ class VideoDecoder(nn.Module):
         return self.decoder(features)
 
     def decode(self, features: Tensor, band_pixels: int) -> Tensor:
+        """`forward` in row bands, upsampling convolutions fused (same values, less memory and time)."""
         rows = max(1, band_pixels // (16 * features.shape[-1]))
-        return run_banded(self, [(features, 1)], out_scale=4, band_rows=rows, halo=self.BAND_HALO)
+        fast = lambda x: run_layers(self.decoder, x)  # noqa: E731
+        return run_banded(fast, [(features, 1)], out_scale=4, band_rows=rows, halo=self.BAND_HALO)
