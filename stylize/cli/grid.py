@@ -80,12 +80,12 @@ def grid(contents: tuple[str, ...], styles: tuple[str, ...], output: str, cell: 
     """Stylise every content with every style and lay the results out on one sheet."""
     from stylize.cli.console import err_console, print_note
     from stylize.cli.options import ModelChoice, load_stylizer
-    from stylize.media.files import expand_images
+    from stylize.jobs import expand_images
 
     sheet_format = SHEET_FORMATS.get(Path(output).suffix.lower())
     if sheet_format is None:
         raise click.BadParameter(f"{output}: the sheet must end in .png, .jpg or .jpeg", param_hint="--output")
-    content_files, style_files = expand_images(contents), expand_images(styles)
+    content_files, style_files = expand_images(contents, "content"), expand_images(styles)
     model = load_stylizer(ModelChoice.from_options(options))
     sheet, written = make_sheet(model, content_files, style_files, cell, gap, labels, size, style_size, cells_dir)
     _save(sheet, Path(output), sheet_format)
@@ -110,12 +110,12 @@ def make_sheet(
     from rich.progress import Progress
 
     from stylize.cli.console import err_console
-    from stylize.media.files import open_rgb
+    from stylize.media.images import read_image
     from stylize.media.images import image_to_tensor, resize_long_side, tensor_to_image
     from stylize.media.sheet import compose
 
-    style_images = [resize_long_side(open_rgb(p), style_size or None) for p in styles]
-    content_images = [resize_long_side(open_rgb(p), size or None) for p in contents]
+    style_images = [resize_long_side(read_image(p).rgb, style_size or None) for p in styles]
+    content_images = [resize_long_side(read_image(p).rgb, size or None) for p in contents]
     content_names, style_names = unique_stems(contents), unique_stems(styles)
     cells: list[list[Any]] = [[None, *style_images]]
     written: list[Path] = []

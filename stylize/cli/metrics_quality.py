@@ -142,7 +142,7 @@ def _plan(
     run_model: bool,
     baseline: bool,
 ) -> list[Triple]:
-    from stylize.media.files import expand_images
+    from stylize.jobs import expand_images
     from stylize.metrics.pairs import Triple, cross, read_triples
 
     modes = [name for name, on in (("OUTPUTS", bool(outputs)), ("--triples", bool(triples)),
@@ -158,7 +158,7 @@ def _plan(
         return read_triples(triples)
     if not contents or not styles:
         raise click.UsageError("give the contents (-c) and the styles (-s)")
-    content_files, style_files = expand_images(contents), expand_images(styles)
+    content_files, style_files = expand_images(contents, "content"), expand_images(styles)
     if outputs:
         if len(content_files) != 1 or len(style_files) != 1:
             raise click.UsageError("OUTPUTS are measured against one content (-c) and one style (-s)")
@@ -253,18 +253,18 @@ def _row(triple: Triple, what: str, figures: Quality) -> dict[str, Any]:
 
 
 def _load(path: Path, side: int) -> Tensor:
-    from stylize.media.files import open_rgb
+    from stylize.media.images import read_image
     from stylize.media.images import image_to_tensor, resize_long_side
 
-    return image_to_tensor(resize_long_side(open_rgb(path), side or None))
+    return image_to_tensor(resize_long_side(read_image(path).rgb, side or None))
 
 
 def _load_like(path: Path, content: Tensor) -> Tensor:
     """An output at the content's size (resized, bicubic, when it differs)."""
-    from stylize.media.files import open_rgb
+    from stylize.media.images import read_image
     from stylize.media.images import image_to_tensor
 
-    image: Image.Image = open_rgb(path)
+    image: Image.Image = read_image(path).rgb
     size = (int(content.shape[-1]), int(content.shape[-2]))
     if image.size != size:
         from PIL import Image as PILImage
