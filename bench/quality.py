@@ -95,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--encoder", default=None,
-                        help="the metric's VGG encoder: a vgg_normalised.pth or its folder (default: stylize's own)")
+    parser.add_argument(
+        "--encoder",
+        default=None,
+        help="the metric's VGG encoder: a vgg_normalised.pth or its folder (default: stylize's own)",
+    )
     parser.add_argument("--model", action="append", default=[], help="a stylize model to measure (repeat)")
     parser.add_argument(
         "--weights", default=None, help="weights folder or zip for the models (else load_model's search)"
@@ -118,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     import stylize
     from stylize.cli.metrics_quality import load_metric_encoder
     from stylize.device import resolve_device
-    from stylize.media.images import read_image
-    from stylize.media.images import image_to_tensor, resize_long_side, tensor_to_image
+    from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
     from stylize.metrics.quality import fingerprint, measure, style_statistics
 
     if not args.media.is_dir():

@@ -126,9 +126,9 @@ def run_child(spec: dict, timeout: int) -> dict:
 
 def parity_weights() -> Path:
     sys.path.insert(0, str(ROOT))
-    from tests.conftest import PARITY
-
     import hashlib
+
+    from tests.conftest import PARITY
 
     script = PARITY / "make_checkpoints.py"
     folder = ROOT / ".cache" / f"parity-weights-{hashlib.sha256(script.read_bytes()).hexdigest()[:12]}"
@@ -214,10 +214,14 @@ def main() -> None:
         result = {"skipped": case["skip"]} if "skip" in case else run_child(spec, args.timeout)
         row = {**{k: v for k, v in spec.items() if k not in ("weights", "memory_cap_gib")}, **result}
         report["rows"].append(row)
-        shown = result.get("error") or result.get("skipped") or (
-            f"{result['seconds_per_image']:.2f} s/image, peak {result['peak_rss_gib']:.2f} GiB RSS"
-            + (f", {result['peak_gpu_gib']:.2f} GiB GPU" if "peak_gpu_gib" in result else "")
-            + (f", rel. error mean {result['relative_error_mean']:.1e}" if "relative_error_mean" in result else "")
+        shown = (
+            result.get("error")
+            or result.get("skipped")
+            or (
+                f"{result['seconds_per_image']:.2f} s/image, peak {result['peak_rss_gib']:.2f} GiB RSS"
+                + (f", {result['peak_gpu_gib']:.2f} GiB GPU" if "peak_gpu_gib" in result else "")
+                + (f", rel. error mean {result['relative_error_mean']:.1e}" if "relative_error_mean" in result else "")
+            )
         )
         print(f"{label:60s} {shown}", flush=True)
         return row

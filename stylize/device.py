@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import ContextManager
+from contextlib import AbstractContextManager
 
 import torch
 
@@ -62,7 +62,7 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def autocast(device: torch.device, precision: str) -> ContextManager[object]:
+def autocast(device: torch.device, precision: str) -> AbstractContextManager[object]:
     """Mixed precision for `precision` on `device`; fp32 runs as is (the exact mode).
 
     In fp32 on CUDA, cuDNN's TF32 convolutions (on by default) are turned off, or fp32 would not

@@ -10,7 +10,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class PreparedStyle:
     """A style encoded once: its attention memory for every layer, reused for every content.
@@ -46,7 +47,7 @@ class PreparedStyle:
     model: str
 
 
-StyleLike = Union[Tensor, PreparedStyle]
+StyleLike = Tensor | PreparedStyle
 
 
 def pad_reflect(image: Tensor, padding: Padding) -> Tensor:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tests.conftest import smooth_image
 from PIL import Image
 
 from stylize.cli.grid import unique_stems
@@ -16,6 +15,7 @@ from stylize.cli.main import cli
 from stylize.media.atomic import atomic_path
 from stylize.media.images import resize_long_side, tensor_to_image
 from stylize.media.sheet import BACKGROUND, SheetLayout, compose, fit_in_cell
+from tests.conftest import smooth_image
 
 CELL, GAP, SIZE = 32, 2, 48
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.clips import moving_frames
 
 from stylize.flow import flow_gradients, optical_flow, reliable, to_gray, warp
+from tests.clips import moving_frames
 
 
 def test_warp_samples_where_the_flow_points():

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.clitools import one_thread  # noqa: F401 (autouse: tiny images run fastest on one thread)
-from tests.imagefiles import odd_images, rgb
 
 from stylize import imagejob
 from stylize.cli.options import StyleChoice
 from stylize.jobs import expand_images, plan
 from stylize.media.images import read_image
+from tests.clitools import one_thread  # noqa: F401 (autouse: tiny images run fastest on one thread)
+from tests.imagefiles import odd_images, rgb
 
 
 @pytest.fixture

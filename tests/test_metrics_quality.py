@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from tests.conftest import smooth_image
 from PIL import Image
 
 from stylize.cli.main import cli
@@ -26,6 +25,7 @@ from stylize.metrics.quality import (
     style_loss_layers,
     style_statistics,
 )
+from tests.conftest import smooth_image
 
 
 @pytest.fixture(scope="module")

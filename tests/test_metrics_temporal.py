@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from tests.clips import make_clip, moving_frames, read_clip
 
 from stylize.metrics.temporal import (
     align,
@@ -20,6 +19,7 @@ from stylize.metrics.temporal import (
     style_distance,
     warping_error,
 )
+from tests.clips import make_clip, moving_frames, read_clip
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.clips import moving_frames, texture
 
 from stylize.metrics.temporal import warping_error
 from stylize.temporal import TemporalSettings, TemporalState, blend_weights, smooth
+from tests.clips import moving_frames, texture
 
 
 def run(contents, stylised, settings):

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tests.clips import make_clip, moving_frames, read_clip
 
 from stylize.cli.main import cli
+from tests.clips import make_clip, moving_frames, read_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 

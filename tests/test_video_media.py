@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.clips import make_clip, moving_frames, read_clip
 
 from stylize.errors import InputError, OutputError, SetupError
 from stylize.media.video import (
@@ -22,6 +21,7 @@ from stylize.media.video import (
     probe,
     rotation_of,
 )
+from tests.clips import make_clip, moving_frames, read_clip
 
 
 def copy_through(src: Path, dst: Path, settings: EncodeSettings | None = None, invert: bool = False, **reading):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.clips import make_clip, read_clip
-from tests.conftest import smooth_image
 
 from stylize.cli.options import StyleChoice
 from stylize.errors import InputError, OutputError
@@ -13,6 +11,8 @@ from stylize.media.video import EncodeSettings
 from stylize.metrics.temporal import measure_videos
 from stylize.temporal import TemporalSettings
 from stylize.videojob import VideoSettings, stylize_video_file
+from tests.clips import make_clip, read_clip
+from tests.conftest import smooth_image
 
 CHOICE = StyleChoice(styles=("style.png",), style_size=64)
 

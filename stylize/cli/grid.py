@@ -110,8 +110,7 @@ def make_sheet(
     from rich.progress import Progress
 
     from stylize.cli.console import err_console
-    from stylize.media.images import read_image
-    from stylize.media.images import image_to_tensor, resize_long_side, tensor_to_image
+    from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
     from stylize.media.sheet import compose
 
     style_images = [resize_long_side(read_image(p).rgb, style_size or None) for p in styles]

@@ -97,9 +97,7 @@ COMMANDS = {
 }
 
 
-@click.group(
-    cls=StylizeGroup, lazy=COMMANDS, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
-)
+@click.group(cls=StylizeGroup, lazy=COMMANDS, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="stylize")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.option("--quiet", "-q", is_flag=True, help="Only errors on standard error.")

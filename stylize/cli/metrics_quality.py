@@ -253,16 +253,14 @@ def _row(triple: Triple, what: str, figures: Quality) -> dict[str, Any]:
 
 
 def _load(path: Path, side: int) -> Tensor:
-    from stylize.media.images import read_image
-    from stylize.media.images import image_to_tensor, resize_long_side
+    from stylize.media.images import image_to_tensor, read_image, resize_long_side
 
     return image_to_tensor(resize_long_side(read_image(path).rgb, side or None))
 
 
 def _load_like(path: Path, content: Tensor) -> Tensor:
     """An output at the content's size (resized, bicubic, when it differs)."""
-    from stylize.media.images import read_image
-    from stylize.media.images import image_to_tensor
+    from stylize.media.images import image_to_tensor, read_image
 
     image: Image.Image = read_image(path).rgb
     size = (int(content.shape[-1]), int(content.shape[-2]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from tests.clitools import one_thread  # noqa: F401 (autouse)
 
 

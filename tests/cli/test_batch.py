@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.clitools import error_lines, invoke, leftovers, subprocess_env
-from tests.imagefiles import BAD_MESSAGES, bad_inputs, odd_images, rgb
 from PIL import Image
 from rich.console import Console
 
 from stylize.media import atomic
+from tests.clitools import error_lines, invoke, leftovers, subprocess_env
+from tests.imagefiles import BAD_MESSAGES, bad_inputs, odd_images, rgb
 
 
 @pytest.fixture

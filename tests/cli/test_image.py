@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.clitools import error_lines, invoke, leftovers, run_stylize
-from tests.imagefiles import BAD_MESSAGES, bad_inputs, exif_rotated_jpeg, odd_images, rgb
 from PIL import Image
 
 from stylize.media import atomic
+from tests.clitools import error_lines, invoke, leftovers, run_stylize
+from tests.imagefiles import BAD_MESSAGES, bad_inputs, exif_rotated_jpeg, odd_images, rgb
 
 
 @pytest.fixture

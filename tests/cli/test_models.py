@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.clitools import invoke
 
 from stylize import bundled
 from stylize.weights import ModelFiles
+from tests.clitools import invoke
 
 
 def rows(stdout: str) -> dict[str, str]:

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import torch
-from tests.clitools import error_lines, invoke
 
 from stylize import install, registry, weights
+from tests.clitools import error_lines, invoke
 
 ADAATTN = ("latest_net_adaattn_3.pth", "latest_net_transformer.pth", "latest_net_decoder.pth")
 STYA2K = ("latest_net_A2K.pth", "latest_net_transform.pth", "latest_net_decoder.pth")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.imagefiles import BAD_MESSAGES, bad_inputs, bomb_png, noise, odd_images, rgb
 from PIL import Image, ImageCms
 
 from stylize.errors import InputError, SetupError
@@ -23,6 +22,7 @@ from stylize.media.images import (
     read_image,
     write_image,
 )
+from tests.imagefiles import BAD_MESSAGES, bad_inputs, bomb_png, noise, odd_images, rgb
 
 
 @pytest.fixture(scope="module")
