@@ -103,7 +103,7 @@ class Stylizer:
         self.bundled = bundled
         self.verification = verification or {}
         # Channels-last convolutions are markedly faster on CPUs (oneDNN) and GPUs alike.
-        self.network = network.to(device=device, memory_format=torch.channels_last).eval()
+        self.network = network.to(device).to(memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
 
     @property
     def name(self) -> str:
@@ -111,7 +111,7 @@ class Stylizer:
 
     # --- styles ------------------------------------------------------------------------
 
-    def prepare_style(self, style: Tensor) -> PreparedStyle:
+    def prepare_style(self, style: StyleLike) -> PreparedStyle:
         """Encode a style (1, 3, H, W) in [0, 1] once, for any number of contents."""
         if isinstance(style, PreparedStyle):
             return style
@@ -153,7 +153,7 @@ class Stylizer:
             (N, 3, H, W) float32 raw decoder output: not clamped (clamp to [0, 1] to view).
         """
         _check_image(content, "content")
-        style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+        style_list: list[StyleLike] = list(styles) if isinstance(styles, (list, tuple)) else [styles]  # type: ignore[list-item]
         prepared = [self.prepare_style(s) for s in style_list]
         mixing = _style_weights(len(prepared), weights)
         if masks is not None and len(masks) != len(prepared):
@@ -221,7 +221,7 @@ class Stylizer:
         """
         from stylize.media.images import image_to_tensor, resize_long_side, tensor_to_image
 
-        styles = [style] if not isinstance(style, (list, tuple)) else list(style)
+        styles: list[Image.Image] = list(style) if isinstance(style, (list, tuple)) else [style]  # type: ignore[list-item]
         style_tensors = [image_to_tensor(resize_long_side(s.convert("RGB"), style_size)) for s in styles]
         bounded = resize_long_side(content, max_size, only_down=True)
         out = self.stylize(image_to_tensor(bounded.convert("RGB")), style_tensors, **options)  # type: ignore[arg-type]
@@ -290,7 +290,7 @@ def _share(index: int, mixing: list[float], masks: list[Tensor] | None, size: to
     styles, where any mask is set; its mixing weight elsewhere."""
     if masks is None:
         return mixing[index]
-    resized = [F.interpolate(m, size=tuple(size), mode="nearest") for m in masks]
-    total = sum(resized)
+    resized = [F.interpolate(m, size=(int(size[0]), int(size[1])), mode="nearest") for m in masks]
+    total = torch.stack(resized).sum(dim=0)
     covered = total > 0
     return torch.where(covered, resized[index] / total.clamp_min(1e-8), torch.full_like(total, mixing[index]))

@@ -23,6 +23,8 @@ from stylize.registry import ENCODER, ENCODER_FOLDERS, MODELS, ModelSpec, Weight
 if TYPE_CHECKING:
     import torch
 
+    from stylize.models.network import StyleNetwork
+
 log = logging.getLogger(__name__)
 
 ENV_VAR = "STYLIZE_WEIGHTS"
@@ -411,7 +413,7 @@ def check_file(
     return report
 
 
-def load_network(files: ModelFiles) -> tuple[torch.nn.Module, dict[str, Verification]]:
+def load_network(files: ModelFiles) -> tuple[StyleNetwork, dict[str, Verification]]:
     """Build the model's network on the CPU and load every file strictly.
 
     Returns:

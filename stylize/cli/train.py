@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -142,7 +143,7 @@ def parse_duration(text: str) -> float:
 @click.option("--restart", is_flag=True, help="Ignore an existing checkpoint in the run folder (it is overwritten).")
 @click.option("--data-note", default="", help="A sentence about the data for the model card.")
 @click.option("--plain", is_flag=True, help="Log lines instead of a progress bar (the default when not a terminal).")
-def train(**options: object) -> None:
+def train(**options: Any) -> None:
     """Train AdaAttN, AdaAttN-video or StyA2K weights (the encoder stays frozen).
 
     Needs folders of content photos and of style images; writes a run folder that resumes
@@ -155,7 +156,7 @@ def train(**options: object) -> None:
     from stylize.training.trainer import Trainer
 
     lambdas = {}
-    for item in options["lambdas"]:  # type: ignore[union-attr]
+    for item in options["lambdas"]:
         name, sep, value = str(item).partition("=")
         try:
             lambdas[name.strip()] = float(value)
@@ -169,27 +170,27 @@ def train(**options: object) -> None:
         precision = "bf16" if device.type == "cuda" else "fp32"
     config = TrainConfig(
         model=str(options["model"]),
-        content=tuple(options["content"]),  # type: ignore[arg-type]
-        style=tuple(options["style"]),  # type: ignore[arg-type]
-        out=options["out"],  # type: ignore[arg-type]
-        steps=int(options["steps"]),  # type: ignore[arg-type]
+        content=tuple(options["content"]),
+        style=tuple(options["style"]),
+        out=options["out"],
+        steps=int(options["steps"]),
         max_seconds=parse_duration(str(options["max_time"])),
-        stop_at=float(options["stop_at"]),  # type: ignore[arg-type]
-        batch_size=int(options["batch_size"]),  # type: ignore[arg-type]
-        crop=int(options["crop"]),  # type: ignore[arg-type]
-        load_size=int(options["load_size"]),  # type: ignore[arg-type]
-        lr=float(options["lr"]),  # type: ignore[arg-type]
-        warmup=int(options["warmup"]),  # type: ignore[arg-type]
+        stop_at=float(options["stop_at"]),
+        batch_size=int(options["batch_size"]),
+        crop=int(options["crop"]),
+        load_size=int(options["load_size"]),
+        lr=float(options["lr"]),
+        warmup=int(options["warmup"]),
         device=str(device),
         precision=precision,
-        seed=int(options["seed"]),  # type: ignore[arg-type]
+        seed=int(options["seed"]),
         lambdas=lambdas,
-        save_every=int(options["save_every"]),  # type: ignore[arg-type]
+        save_every=int(options["save_every"]),
         save_seconds=parse_duration(str(options["save_time"])),
-        sample_every=int(options["sample_every"]),  # type: ignore[arg-type]
-        log_every=int(options["log_every"]),  # type: ignore[arg-type]
-        init_from=options["init_from"],  # type: ignore[arg-type]
-        encoder=options["encoder"],  # type: ignore[arg-type]
+        sample_every=int(options["sample_every"]),
+        log_every=int(options["log_every"]),
+        init_from=options["init_from"],
+        encoder=options["encoder"],
         resume=not options["restart"],
         data_note=str(options["data_note"]),
     )
@@ -204,7 +205,7 @@ def train(**options: object) -> None:
     started = state.step
     if plain:
 
-        def on_step(report) -> None:  # type: ignore[no-untyped-def]
+        def on_step(report) -> None:
             if report.step % config.log_every == 0 or report.step == started + 1:
                 losses = "  ".join(f"{k} {v:.4g}" for k, v in report.losses.items())
                 err_console.print(
@@ -223,7 +224,7 @@ def train(**options: object) -> None:
     )
 
 
-def _train_with_progress(trainer, console):  # type: ignore[no-untyped-def]
+def _train_with_progress(trainer, console):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     config = trainer.config
@@ -233,7 +234,7 @@ def _train_with_progress(trainer, console):  # type: ignore[no-untyped-def]
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(config.model, total=total, completed=trainer.state.step, rate="", losses="")
 
-        def on_step(report) -> None:  # type: ignore[no-untyped-def]
+        def on_step(report) -> None:
             losses = " ".join(f"{k} {v:.3g}" for k, v in report.losses.items())
             progress.update(task, completed=report.step, rate=f"{report.steps_per_second:.2f} it/s", losses=losses)
 

@@ -74,34 +74,42 @@ class AdaAttN(nn.Module):
         if self.cosine:
             keys = keys / (keys.float().norm(dim=1, keepdim=True) + EPS).to(keys.dtype)
             return AttnMemory(keys, values)
-        weight, bias = self.f.weight.flatten(1).float(), self.f.bias.float()
+        weight, bias = self.f.weight.flatten(1).float(), self.f.bias
         folded = torch.matmul(weight.t(), keys.float())
-        key_bias = torch.matmul(bias, keys.float())[:, None]
+        key_bias = torch.matmul(bias.float(), keys.float())[:, None] if bias is not None else None
         return AttnMemory(folded.to(keys.dtype), values, key_bias)
 
-    def weights(self, key: KeySource, start: int, stop: int, memory: AttnMemory) -> Tensor:
-        """Attention weights (N, Q, S) float32 of key rows [start, stop) against the style's keys."""
+    def _scoring(self, key: KeySource, memory: AttnMemory) -> tuple[Tensor, Tensor | None]:
+        """The style keys (and per-key offsets) that raw content key rows are scored against.
+
+        The content key's normalisation is folded in too, once per content:
+        (x - m) / s . k = x . (k / s) - (m / s) . k.
+        """
+        keys, key_bias = memory.keys, memory.key_bias
+        if self.cosine or key.mean is None or key.std is None:
+            return keys, key_bias
+        offset = -torch.matmul((key.mean / key.std)[:, None], keys.float())
+        key_bias = offset if key_bias is None else key_bias + offset
+        return (keys.float() / key.std[:, :, None]).to(keys.dtype), key_bias
+
+    def weights(self, key: KeySource, start: int, stop: int, keys: Tensor, key_bias: Tensor | None) -> Tensor:
+        """Attention weights (N, Q, S) float32 of content key rows [start, stop) against `_scoring`'s keys."""
         if self.cosine:
             queries = project(self.f, key.rows(start, stop).transpose(1, 2)).transpose(1, 2)
             queries = queries / (queries.float().norm(dim=-1, keepdim=True) + EPS).to(queries.dtype)
-            similarity = scores(queries, memory.keys).add_(1.0).relu_()
+            similarity = scores(queries, keys).add_(1.0).relu_()
             return similarity.div_(similarity.sum(dim=-1, keepdim=True) + EPS)
-        keys, key_bias = memory.keys, memory.key_bias
-        if key.mean is not None and key.std is not None:
-            # Fold the content key's normalisation too: (x - m) / s . k = x . (k / s) - (m / s) . k
-            scaled = keys.float() / key.std[:, :, None]
-            key_bias = key_bias - torch.matmul((key.mean / key.std)[:, None], keys.float())
-            keys = scaled.to(memory.keys.dtype)
         return softmax_(scores(key.raw_rows(start, stop), keys, key_bias))
 
     def attend(self, content: Tensor, key: KeySource, memory: AttnMemory, compute: Compute) -> Tensor:
         """`std * mvn(content) + mean` for content (N, C, h, w), in bands of query rows."""
         n, c, h, w = content.shape
         mean_c, std_c = mean_std(content.float())
+        keys, key_bias = self._scoring(key, memory)
         out = torch.empty_like(content)
-        rows = rows_per_chunk(w, memory.keys.shape[-1], compute.chunk_elements)
+        rows = rows_per_chunk(w, keys.shape[-1], compute.chunk_elements)
         for start, stop in iter_chunks(h, rows):
-            mean, std = memory.read(self.weights(key, start, stop, memory))
+            mean, std = memory.read(self.weights(key, start, stop, keys, key_bias))
             normed = (content[..., start:stop, :].float() - mean_c) / std_c
             mean = mean.transpose(1, 2).reshape(n, c, stop - start, w)
             std = std.transpose(1, 2).reshape(n, c, stop - start, w)

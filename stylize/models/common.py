@@ -6,6 +6,7 @@ Everything here is a pure tensor function. Shapes use N for batch, C for channel
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +74,7 @@ def shallow_key(feats: list[Tensor], layer: int, shallow: bool = True) -> Tensor
     target = feats[layer]
     if not shallow or layer == 0:
         return mvn(target)
-    size = target.shape[-2:]
+    size = (int(target.shape[-2]), int(target.shape[-1]))
     parts = [mvn(resize_nearest(feats[i], size)) for i in range(layer)]
     parts.append(mvn(target))
     return torch.cat(parts, dim=1)
@@ -117,11 +118,10 @@ def key_parts(feats: FeatureLookup, layer: int, shallow: bool = True) -> list[Te
     return [feats.at_size_of(i, layer) for i in range(layer + 1)]
 
 
-class FeatureLookup:
+class FeatureLookup(Protocol):
     """Anything that can give layer i resized to layer j's size (see `vgg.Encoded`)."""
 
-    def at_size_of(self, source: int, target: int) -> Tensor:  # pragma: no cover - protocol
-        raise NotImplementedError
+    def at_size_of(self, source: int, target: int) -> Tensor: ...
 
 
 class AttnMemory:

@@ -50,7 +50,7 @@ def upsample_conv(x: Tensor, conv: nn.Conv2d) -> Tensor:
     return out
 
 
-def run_layers(layers: Sequence[nn.Module], x: Tensor) -> Tensor:
+def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor) -> Tensor:
     """Run a Sequential's layers, each upsample + reflection pad + conv triple fused as above."""
     i = 0
     while i < len(layers):

@@ -66,8 +66,9 @@ class A2K(nn.Module):
         super().__init__()
         self.sim_alpha = nn.Parameter(torch.ones(1))
         self.sim_beta = nn.Parameter(torch.zeros(1))
-        for name in ("q", "k", "v", "q2", "k2", "v2", "fusion1", "fusion2"):
-            setattr(self, name, nn.Conv2d(planes, planes, kernel_size=1))
+        self.q, self.k, self.v = _conv1x1(planes), _conv1x1(planes), _conv1x1(planes)
+        self.q2, self.k2, self.v2 = _conv1x1(planes), _conv1x1(planes), _conv1x1(planes)
+        self.fusion1, self.fusion2 = _conv1x1(planes), _conv1x1(planes)
         self.region = region
 
     def _conv(self, name: str, x: Tensor) -> Tensor:
@@ -134,6 +135,10 @@ class A2K(nn.Module):
         weights = softmax_(scores(queries, keys))  # (N, heads, L, r, r)
         mixed = torch.matmul(weights.to(q2.dtype), values.transpose(-1, -2))  # (N, heads, L, r, d)
         return mixed.permute(0, 1, 4, 2, 3)
+
+
+def _conv1x1(planes: int) -> nn.Conv2d:
+    return nn.Conv2d(planes, planes, kernel_size=1)
 
 
 def _mvn_like(x: Tensor) -> Tensor:

@@ -35,7 +35,7 @@ def build_vgg_layers() -> list[nn.Module]:
     """The 53 children: the 1x1 preprocessing conv, then (pad, conv, relu) triples and pools."""
     layers: list[nn.Module] = [nn.Conv2d(3, 3, kernel_size=1)]
     for item in _PLAN:
-        if item == "M":
+        if isinstance(item, str):  # "M"
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True))
         else:
             cin, cout = item

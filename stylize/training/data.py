@@ -42,7 +42,7 @@ def load_image(path: Path, long_side: int) -> Tensor:
     w, h = image.size
     if max(w, h) > long_side:
         scale = long_side / max(w, h)
-        image = image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BICUBIC)
+        image = image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BICUBIC)
     import numpy as np
 
     return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()

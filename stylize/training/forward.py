@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from stylize.models.adaattn import AdaAttNNet, AdaAttNVideoNet
+from stylize.models.adaattn import AdaAttN, AdaAttNNet, AdaAttNVideoNet
 from stylize.models.common import shallow_key
 from stylize.models.network import StyleNetwork
 from stylize.models.reference import a2k_layer, adaattn_layer
@@ -37,7 +37,7 @@ def stylise(net: StyleNetwork, content: list[Tensor], style: list[Tensor], seed:
     cf = [f.float() for f in content[: net.depth]]
     sf = [f.float() for f in style[: net.depth]]
 
-    def attention(module: torch.nn.Module, i: int) -> Tensor:
+    def attention(module: AdaAttN, i: int) -> Tensor:
         with _fp32(device):
             return adaattn_layer(module, cf[i], sf[i], shallow_key(cf, i), shallow_key(sf, i), seed)
 

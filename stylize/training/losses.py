@@ -102,7 +102,7 @@ def a2k_target(content: list[Tensor], style: list[Tensor], layer: int) -> Tensor
     k_sel, v_sel = torch.gather(k, 3, index_k), torch.gather(v, 3, index_v)
     logits2 = torch.einsum("nhdxy,nhdxz->nhxyz", q, k_sel)
     progressive = torch.einsum("nhxyz,nhdxz->nhdxy", torch.softmax(logits2, dim=-1), v_sel)
-    size = tuple(value.shape[-2:])
+    size = (int(value.shape[-2]), int(value.shape[-1]))
     return unblock(distributed, p, size) + unblock(progressive, p, size) + content[layer].float()
 
 

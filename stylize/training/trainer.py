@@ -254,7 +254,9 @@ class Trainer:
             content, second = self.content.sample(count, size, CONTENT_AUGMENT, self.generator, pairs=True)
         else:
             content = self.content.sample(count, size, CONTENT_AUGMENT, self.generator)
+        assert isinstance(content, Tensor)
         style = self.style.sample(count, size, STYLE_AUGMENT, self.generator)
+        assert isinstance(style, Tensor)
         seed = int(torch.randint(10_000_000, (1,), generator=self.generator))
         self.optimizer.zero_grad(set_to_none=True)
         weighted, _ = self.compute_losses(content, style, seed, second)
