@@ -7,6 +7,7 @@ derived on first use into the user cache folder: only that encoder fits them.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from stylize.registry import ENCODER, ModelSpec
@@ -16,9 +17,13 @@ BUNDLED_FOLDER = "stylize"
 
 
 def bundled_root() -> Path | None:
-    """`weights/stylize/` of the checkout stylize runs from, if there is one."""
+    """`weights/stylize/` of the checkout stylize runs from, else where a wheel installed it
+    (`<prefix>/share/stylize/weights/stylize/`, see setup.py), if either exists."""
     checkout = checkout_weights()
-    return checkout / BUNDLED_FOLDER if checkout is not None else None
+    if checkout is not None and (checkout / BUNDLED_FOLDER).is_dir():
+        return checkout / BUNDLED_FOLDER
+    installed = Path(sys.prefix) / "share" / "stylize" / "weights" / BUNDLED_FOLDER
+    return installed if installed.is_dir() else None
 
 
 def bundled_files(spec: ModelSpec, root: Path | None = None) -> ModelFiles | None:
