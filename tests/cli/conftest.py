@@ -11,9 +11,10 @@ from tests.clitools import one_thread  # noqa: F401 (autouse)
 
 @pytest.fixture(autouse=True)
 def isolated_weights(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test sees the machine's own weights folders or a mirror setting."""
+    """No test sees the machine's own weights folders, stylize's own weights or a mirror setting."""
     empty = tmp_path_factory.mktemp("no-weights")
     monkeypatch.setenv("STYLIZE_WEIGHTS", str(empty))
+    monkeypatch.setattr("stylize.bundled.bundled_root", lambda: None)
     monkeypatch.delenv("STYLIZE_WEIGHTS_MIRROR", raising=False)
     monkeypatch.delenv("STYLIZE_MAX_PIXELS", raising=False)
     return empty
