@@ -263,3 +263,19 @@ def test_progress_bar_on_a_terminal(photos: Path, styles: Path, tmp_path: Path, 
     shown = screen.getvalue()
     assert "1/1" in shown and "eta" in shown and "a__wave.png" in shown
     assert "[1/1]" not in shown  # no plain log lines on a terminal
+
+
+def test_video_inputs_are_routed_to_the_video_pipeline(tmp_path: Path, styles: Path, fast: list[str]) -> None:
+    from tests.clips import make_clip, read_clip
+
+    inputs = tmp_path / "mixed"
+    rgb(inputs / "still.png", 40, 32, seed=1)
+    make_clip(inputs / "clip.mp4", width=48, height=32, frames=5)
+    out = tmp_path / "out"
+    result = invoke(["batch", inputs, "-s", styles / "wave.jpg", "-o", out, "--json", *fast])
+    assert result.exit_code == 0, result.stderr
+    reports = {Path(json.loads(line)["content"]).name: json.loads(line) for line in result.stdout.splitlines()}
+    assert reports["clip.mp4"]["status"] == "done" and reports["clip.mp4"]["output"].endswith("clip__wave.mp4")
+    clip = read_clip(out / "clip__wave.mp4")
+    assert len(clip["frames"]) == 5 and clip["frames"][0].shape[:2] == (32, 48) and clip["audio"] is not None
+    assert Image.open(out / "still__wave.png").size == (40, 32)
