@@ -154,9 +154,10 @@ def test_sigint_to_a_real_process_leaves_no_partial_file(tmp_path: Path, styles:
         rgb(photos / f"p{i:02d}.png", 64, 48, seed=i)
     out = tmp_path / "out"
     args = ["batch", photos, "-s", styles / "wave.jpg", "-o", out, "--jobs", "1", *fast]
+    # A job started in the background inherits SIGINT as ignored, and Python then keeps ignoring it.
     process = subprocess.Popen(
         [sys.executable, "-m", "stylize", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=subprocess_env(),
+        env=subprocess_env(), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None and len(list(out.glob("p*.png"))) < 2:
