@@ -142,3 +142,17 @@ def read_clip(path: Path) -> dict:
             "pix_fmt": stream.codec_context.pix_fmt,
             "audio": audio,
         }
+
+
+def make_audio_only(path: Path) -> Path:
+    """A short silent AAC file with no video stream."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=44100)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 44100, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path

@@ -18,6 +18,15 @@ ROOT = Path(__file__).parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Frames of 64x48 are too small for two threads to pay off: under load they cost 5-10x more."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def parity_weights() -> Path:
     """A folder with the random-weight checkpoints of `tests/data/parity/make_checkpoints.py`:

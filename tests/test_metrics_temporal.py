@@ -21,14 +21,7 @@ from stylize.metrics.temporal import (
 )
 from tests.clips import make_clip, moving_frames, read_clip
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Frames of 64x48 are too small for two threads to pay off: under load they cost 5-10x more."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class TinyEncoder(torch.nn.Module):

@@ -8,25 +8,16 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from stylize.cli.main import cli
-from tests.clips import make_clip, moving_frames, read_clip
+from tests.clips import make_audio_only, make_clip, moving_frames, read_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Frames of 64x48 are too small for two threads to pay off: under load they cost 5-10x more."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture()
@@ -123,16 +114,7 @@ def test_no_audio_option(tmp_path, style, parity_weights):
 
 
 def test_audio_only_file(tmp_path, style, parity_weights):
-    import av
-
-    tone = tmp_path / "tone.m4a"
-    with av.open(str(tone), "w") as container:
-        stream = container.add_stream("aac", rate=44100)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = 44100, 0
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode())
+    tone = make_audio_only(tmp_path / "tone.m4a")
     result = video(tone, tmp_path / "out.mp4", style, parity_weights)
     assert_one_line_error(result, tone, "audio-only")
     assert files(tmp_path) == ["style.png", "tone.m4a"]

@@ -21,7 +21,7 @@ from stylize.media.video import (
     probe,
     rotation_of,
 )
-from tests.clips import make_clip, moving_frames, read_clip
+from tests.clips import make_audio_only, make_clip, moving_frames, read_clip
 
 
 def copy_through(src: Path, dst: Path, settings: EncodeSettings | None = None, invert: bool = False, **reading):
@@ -225,16 +225,7 @@ def test_still_image_is_not_a_video(tmp_path):
 
 
 def test_audio_only_file(tmp_path):
-    import av
-
-    path = tmp_path / "tone.m4a"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=44100)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = 44100, 0
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode())
+    path = make_audio_only(tmp_path / "tone.m4a")
     with pytest.raises(InputError, match="audio-only"):
         probe(path)
 

@@ -17,15 +17,7 @@ from tests.conftest import smooth_image
 CHOICE = StyleChoice(styles=("style.png",), style_size=64)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Frames of 64x48 are too small for two threads to pay off: under load they cost 5-10x more."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
