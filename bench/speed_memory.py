@@ -263,9 +263,9 @@ def main() -> None:
                 if "skip" not in spec and not any("error" in r for r in done):
                     done.append(run_child(spec, args.timeout))
         for case, spec, done in zip(cases, specs, runs, strict=True):
-            report_row(case, spec, merge_runs(done) if done else {"skipped": case["skip"]})
+            report_row(spec, merge_runs(done) if done else {"skipped": case["skip"]})
 
-    def report_row(case: dict, spec: dict, result: dict) -> None:
+    def report_row(spec: dict, result: dict) -> None:
         label = " ".join(f"{k}={spec[k]}" for k in ("model", "size", "path", "precision") if k in spec)
         row = {**{k: v for k, v in spec.items() if k not in ("weights", "memory_cap_gib")}, **result}
         report["rows"].append(row)
