@@ -248,7 +248,7 @@ class Stylizer:
                 if compute.is_smallest:
                     raise OutOfMemory(self._what_fits(size, exc)) from exc
                 release_cached_memory(self.device)
-                compute = compute.halved()
+                compute = compute.halved(self.device.type)
                 log.info("out of memory at %dx%d; retrying with smaller chunks", size[1], size[0])
 
     def _what_fits(self, size: tuple[int, int], exc: BaseException) -> str:

@@ -31,4 +31,6 @@ def test_decoders_fused_and_banded_equal_forward() -> None:
         assert torch.allclose(decoder.decode(features, skip, band_pixels=64 * 6 * 2), expected, atol=1e-4)
         relu3 = torch.randn(1, 256, 13, 10)
         assert torch.allclose(video.decode(relu3, band_pixels=16 * 10 * 3), video(relu3), atol=1e-4)
-        assert torch.equal(run_layers(list(video.decoder)[:3], relu3), video.decoder[:3](relu3))
+        last = list(video.decoder)[-2:]  # pad + 64 -> 3 conv: too narrow for Winograd, run as it is
+        small = torch.randn(1, 64, 7, 5)
+        assert torch.equal(run_layers(last, small), nn.Sequential(*last)(small))

@@ -7,12 +7,12 @@ quantity that depends only on the style is computed once (`remember_style`).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std, mvn, scores, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder, VideoDecoder
+from stylize.models.fused import merge_deep
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
 from stylize.models.vgg import Encoded
 from stylize.sizing import iter_chunks, rows_per_chunk
@@ -107,7 +107,7 @@ class AdaAttN(nn.Module):
         mean_c, std_c = mean_std(content.float())
         keys, key_bias = self._scoring(key, memory)
         out = torch.empty_like(content)
-        rows = rows_per_chunk(w, keys.shape[-1], compute.chunk_elements)
+        rows = rows_per_chunk(w, keys.shape[-1], compute.chunk_budget(content.device.type))
         for start, stop in iter_chunks(h, rows):
             mean, std = memory.read(self.weights(key, start, stop, keys, key_bias))
             normed = (content[..., start:stop, :].float() - mean_c) / std_c
@@ -132,10 +132,9 @@ class Transformer(nn.Module):
         self.merge_conv_pad = nn.ReflectionPad2d(1)
         self.merge_conv = nn.Conv2d(512, 512, kernel_size=3)
 
-    def merge(self, relu4: Tensor, relu5: Tensor) -> Tensor:
-        """(N, 512, h, w) and (N, 512, h/2, w/2) -> (N, 512, h, w); relu5 is upsampled first."""
-        up = F.interpolate(relu5, scale_factor=2.0, mode="nearest")
-        return self.merge_conv(self.merge_conv_pad(relu4 + up))
+    def merge(self, relu4: Tensor, relu5: Tensor, fused: bool = False) -> Tensor:
+        """(N, 512, h, w) and (N, 512, h/2, w/2) -> (N, 512, h, w) (see `fused.merge_deep`)."""
+        return merge_deep(relu4, relu5, self.merge_conv_pad, self.merge_conv, fused)
 
 
 class AdaAttNNet(StyleNetwork):
@@ -171,7 +170,7 @@ class AdaAttNNet(StyleNetwork):
         }
 
     def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
-        merged = self.transformer.merge(outputs[3], outputs[4])
+        merged = self.transformer.merge(outputs[3], outputs[4], fused=True)
         return self.decoder.decode(merged, outputs[2], compute.band_pixels)
 
 

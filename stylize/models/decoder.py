@@ -53,7 +53,7 @@ class Decoder(nn.Module):
         (same values, less memory and time)."""
 
         def fast(features: Tensor, skip: Tensor) -> Tensor:
-            x = self.decoder_layer_1(features)
+            x = run_layers(self.decoder_layer_1, features)
             return run_layers(self.decoder_layer_2, torch.cat([x, skip], dim=1))
 
         rows = max(1, band_pixels // (64 * features.shape[-1]))

@@ -18,6 +18,7 @@ from stylize.models.adaattn import project
 from stylize.models.common import mean_std, scores, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder
+from stylize.models.fused import merge_deep
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
 from stylize.models.vgg import Encoded
 from stylize.sizing import iter_chunks, rows_per_chunk
@@ -101,7 +102,7 @@ class A2K(nn.Module):
         style_regions = memory.region_keys.shape[-1]
         out = torch.empty_like(content)
         # Per content position: L_s distributed scores per head, plus the whole-region match.
-        rows = rows_per_chunk(w, HEADS * style_regions, compute.chunk_elements, multiple=p)
+        rows = rows_per_chunk(w, HEADS * style_regions, compute.chunk_budget(content.device.type), multiple=p)
         for start, stop in iter_chunks(h, rows):
             band = content[..., start:stop, :]
             normed = ((band.float() - mean_c) / std_c).to(band.dtype)
@@ -156,9 +157,9 @@ class Transform(nn.Module):
         self.merge_conv_pad = nn.ReflectionPad2d(1)
         self.merge_conv = nn.Conv2d(512, 512, kernel_size=3)
 
-    def merge(self, relu4: Tensor, relu5: Tensor) -> Tensor:
-        up = F.interpolate(relu5, scale_factor=2.0, mode="nearest")
-        return self.merge_conv(self.merge_conv_pad(relu4 + up))
+    def merge(self, relu4: Tensor, relu5: Tensor, fused: bool = False) -> Tensor:
+        """(N, 512, h, w) and (N, 512, h/2, w/2) -> (N, 512, h, w) (see `fused.merge_deep`)."""
+        return merge_deep(relu4, relu5, self.merge_conv_pad, self.merge_conv, fused)
 
 
 class StyA2KNet(StyleNetwork):
@@ -194,5 +195,5 @@ class StyA2KNet(StyleNetwork):
         }
 
     def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
-        merged = self.transform.merge(outputs[3], outputs[4])
+        merged = self.transform.merge(outputs[3], outputs[4], fused=True)
         return self.decoder.decode(merged, outputs[2], compute.band_pixels)
