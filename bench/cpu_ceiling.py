@@ -7,8 +7,9 @@ stylize's optimised path for one AdaAttN and one StyA2K pair at --size² (torch'
 convolutions and matrix products, which are nearly all of the work), and measures the machine's
 fp32 ceiling: a large matrix product and the VGG encoder's own 3x3 convolutions. Reading the
 speed benchmark's seconds against these counts says how close to the ceiling each path runs, so
-the speed-up still available without changing the mathematics is known. Results:
-bench/results/cpu_ceiling.json.
+the speed-up still available without changing the mathematics is known. It also times each VGG
+layer shape both ways: oneDNN's direct convolution and stylize's Winograd F(4x4, 3x3) (reflection
+pad, conv, ReLU, channels-last, as the models run them). Results: bench/results/cpu_ceiling.json.
 """
 
 from __future__ import annotations
@@ -47,6 +48,30 @@ def ceilings() -> dict:
         w = torch.randn(channels, channels, 3, 3)
         rates[name] = best_rate(lambda x=x, w=w: F.conv2d(x, w), 2 * channels * channels * 9 * side * side)
     return rates
+
+
+# (in, out) channels and side of the 3x3 convolutions of VGG-19 and the decoder at 512^2.
+LAYER_SHAPES = [(64, 64, 512), (64, 128, 256), (128, 128, 256), (128, 256, 128), (256, 256, 128),
+                (512, 256, 128), (256, 128, 128), (256, 512, 64), (512, 512, 64), (512, 512, 32)]  # fmt: skip
+
+
+def winograd_layers() -> list[dict]:
+    """Milliseconds per layer, direct against Winograd, fastest of 5 calls each."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from stylize.models.fused import winograd_conv
+
+    rows = []
+    for cin, cout, side in LAYER_SHAPES:
+        conv = nn.Conv2d(cin, cout, kernel_size=3).to(memory_format=torch.channels_last)
+        x = torch.randn(1, cin, side, side).relu().contiguous(memory_format=torch.channels_last)
+        flops = 2 * cin * cout * 9 * side * side
+        direct = flops / best_rate(lambda x=x, conv=conv: F.relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))), flops)
+        wino = flops / best_rate(lambda x=x, conv=conv: winograd_conv(x, conv, relu=True), flops)
+        rows.append({"layer": f"{cin}->{cout} at {side}^2", "direct_ms": direct / 1e6, "winograd_ms": wino / 1e6})
+    return rows
 
 
 def path_flops(model_name: str, size: int) -> dict:
@@ -89,6 +114,10 @@ def main() -> None:
     report = {"threads": torch.get_num_threads(), "size": args.size, "fp32_gflops_per_s": ceilings(), "gflop": {}}
     for name, rate in report["fp32_gflops_per_s"].items():
         print(f"ceiling {name:24s} {rate:7.1f} GFLOP/s")
+    report["winograd_layers"] = winograd_layers()
+    for row in report["winograd_layers"]:
+        direct, wino = row["direct_ms"], row["winograd_ms"]
+        print(f"{row['layer']:20s} direct {direct:6.1f} ms, Winograd {wino:6.1f} ms ({direct / wino:.2f}x)")
     for model_name in ("adaattn", "stya2k"):
         report["gflop"][model_name] = counts = path_flops(model_name, args.size)
         print(f"{model_name:8s} {args.size}²: " + ", ".join(f"{k} {v:.0f} GFLOP" for k, v in counts.items()))
