@@ -5,11 +5,12 @@ multiplications per channel pair instead of 144 (Lavin & Gray 2016): transform e
 (B^T d B), multiply the transformed tiles and filters point by point, which over channels is
 36 matrix products, and transform back (A^T m A). Exact in exact arithmetic; in fp32 the
 transforms' constants (up to 8 and 1/24) add rounding of a few 1e-5 of the output's spread per
-layer, about four times a direct convolution's. For the VGG layers with at least 128 channels in
-and out this makes the convolution 1.1-2.2x faster than oneDNN's direct one on 2 AVX2 cores; the
-64-channel layers at full size are faster direct (the transforms cost more than they save).
+layer, about four times a direct convolution's. For the VGG layers with at least 64 channels in
+and out this makes the convolution 1.2-2.6x faster than oneDNN's direct one on 2 AVX2 cores
+(`bench/cpu_ceiling.py`); with fewer channels the transforms would cost more than they save.
 
-Tiles are processed a band of tile rows at a time so the transformed tiles stay in the cache.
+Tiles are gathered channels-last, a band of tile rows at a time, so the transformed tiles stay in
+the cache and every copy moves whole channel vectors.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 # Interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray's F(4x4, 3x3) matrices).
-_B_T = [
+_B_T: list[list[float]] = [
     [4, 0, -5, 0, 1, 0],
     [0, -4, -4, 1, 1, 0],
     [0, 4, -4, -1, 1, 0],
@@ -27,7 +28,7 @@ _B_T = [
     [0, 2, -1, -2, 1, 0],
     [0, 4, 0, -5, 0, 1],
 ]
-_G = [
+_G: list[list[float]] = [
     [1 / 4, 0, 0],
     [-1 / 6, -1 / 6, -1 / 6],
     [-1 / 6, 1 / 6, -1 / 6],
@@ -35,7 +36,7 @@ _G = [
     [1 / 24, -1 / 12, 1 / 6],
     [0, 0, 1],
 ]
-_A_T = [
+_A_T: list[list[float]] = [
     [1, 1, 1, 1, 1, 0],
     [0, 1, -1, 2, -2, 0],
     [0, 1, 1, 4, 4, 0],
@@ -43,9 +44,15 @@ _A_T = [
 ]
 TILE = 6
 OUT = 4
-# The 2-D transforms as single matrices over a flattened 6x6 tile: one matrix product each.
-_INPUT_2D = torch.kron(torch.tensor(_B_T, dtype=torch.float64), torch.tensor(_B_T, dtype=torch.float64)).float()
-_OUTPUT_2D = torch.kron(torch.tensor(_A_T, dtype=torch.float64), torch.tensor(_A_T, dtype=torch.float64)).float()
+
+
+def _two_d(matrix: list[list[float]]) -> Tensor:
+    """M x M as one matrix over flattened 2-D tiles, so each 2-D transform is one matrix product."""
+    m = torch.tensor(matrix, dtype=torch.float64)
+    return torch.kron(m, m).float()
+
+
+_INPUT_2D, _FILTER_2D, _OUTPUT_2D = _two_d(_B_T), _two_d(_G), _two_d(_A_T)
 # Column 1 of A^T is all ones, so a constant added at tile point (1, 1) reaches all 16 outputs once:
 # that is where the bias goes, on 1/36 of the products instead of on the whole output.
 _BIAS_POINT = 1 * TILE + 1
@@ -56,7 +63,7 @@ BAND_FLOATS = 2 << 20
 
 def applies(conv: nn.Conv2d, x: Tensor) -> bool:
     """Whether `conv` (after a reflection pad of 1) on `x` should take this path: plain 3x3 convs
-    with at least 128 channels each way, fp32 on the CPU, no autocast and no gradient."""
+    with at least 64 channels each way, fp32 on the CPU, no autocast and no gradient."""
     return (
         x.device.type == "cpu"
         and x.dtype == torch.float32
@@ -73,10 +80,10 @@ def applies(conv: nn.Conv2d, x: Tensor) -> bool:
 
 
 def filter_transform(weight: Tensor) -> Tensor:
-    """(K, C, 3, 3) -> (36, C, K): G g G^T for every filter, computed in float64."""
-    g = torch.tensor(_G, dtype=torch.float64, device=weight.device)
-    u = torch.einsum("ij,kcjl,ml->imck", g, weight.detach().double(), g)
-    return u.reshape(TILE * TILE, *u.shape[2:]).float().contiguous()
+    """(K, C, 3, 3) -> (36, C, K): G g G^T for every filter (one matrix product: it runs per model load)."""
+    k, c = weight.shape[:2]
+    filters = weight.detach().float().permute(1, 0, 2, 3).reshape(c * k, 9)
+    return (_FILTER_2D.to(weight.device) @ filters.T).view(TILE * TILE, c, k)
 
 
 def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, relu: bool) -> Tensor:
