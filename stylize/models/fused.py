@@ -1,6 +1,6 @@
 """Faster, same-valued execution of the networks' convolution stacks.
 
-Two rewrites, each the same sums in another order (values agree to float rounding):
+Two rewrites, each exact in exact arithmetic (in fp32 the values agree to rounding):
 
 - "upsample x2 (nearest), reflection pad, 3x3 conv" in the decoders. A 3x3 convolution of a
   nearest-upsampled map sees each input pixel twice in a row and twice in a column, so each of the
