@@ -10,7 +10,7 @@ MIN_CHUNK = 1 << 16
 # Attention scores held at once by default. On a CPU, 4M (16 MiB) keep a chunk's softmax passes in
 # the last-level cache (AdaAttN 512^2 5 % and StyA2K 8 % faster than 32M on 2 EPYC cores, same
 # values); a GPU wants few, large chunks.
-DEFAULT_CHUNK = {"cpu": 1 << 22}
+CPU_CHUNK = 1 << 22
 ACCELERATOR_CHUNK = 1 << 25
 MIN_BAND = 1 << 14
 
@@ -42,7 +42,7 @@ class Compute:
 
     def chunk_budget(self, device_type: str) -> int:
         """Attention scores held at once on a device of this type ("cpu", "cuda", ...)."""
-        return self.chunk_elements or DEFAULT_CHUNK.get(device_type, ACCELERATOR_CHUNK)
+        return self.chunk_elements or (CPU_CHUNK if device_type == "cpu" else ACCELERATOR_CHUNK)
 
     def halved(self, device_type: str) -> Compute:
         """The same settings with half the working memory (for an out-of-memory retry)."""
