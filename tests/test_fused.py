@@ -1,4 +1,4 @@
-"""The fused upsample-convolution gives the plain layers' values."""
+"""The fused and banded convolutions give the plain layers' values."""
 
 from __future__ import annotations
 
@@ -7,18 +7,51 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stylize.models import winograd
 from stylize.models.decoder import Decoder, VideoDecoder
-from stylize.models.fused import run_layers, upsample_conv
+from stylize.models.fused import padded_conv, run_layers, upsample_conv
 
 
 @pytest.mark.parametrize("size", [(1, 1), (5, 7), (16, 12)])
-def test_upsample_conv_equals_upsample_pad_conv(size: tuple[int, int]) -> None:
+@pytest.mark.parametrize("band_floats", [winograd.BAND_FLOATS, 1])  # 1: a band per input row
+@pytest.mark.parametrize("relu", [True, False])
+def test_upsample_conv_equals_upsample_pad_conv(
+    size: tuple[int, int], band_floats: int, relu: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(winograd, "BAND_FLOATS", band_floats)
     g = torch.Generator().manual_seed(0)
     conv = nn.Conv2d(6, 4, kernel_size=3)
     x = torch.randn(2, 6, *size, generator=g)
     plain = conv(F.pad(F.interpolate(x, scale_factor=2.0, mode="nearest"), (1, 1, 1, 1), mode="reflect"))
     with torch.inference_mode():
-        assert torch.allclose(upsample_conv(x, conv), plain, atol=1e-5)
+        fused = upsample_conv(x, conv, relu)
+    assert torch.allclose(fused, plain.relu() if relu else plain, atol=1e-5)
+
+
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("band_floats", [winograd.BAND_FLOATS, 1])
+def test_padded_conv_in_bands_equals_pad_conv(relu: bool, band_floats: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(winograd, "BAND_FLOATS", band_floats)
+    g = torch.Generator().manual_seed(0)
+    conv = nn.Conv2d(5, 3, kernel_size=3)
+    x = torch.randn(2, 5, 7, 4, generator=g)
+    plain = conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))
+    with torch.inference_mode():
+        banded = padded_conv(x, conv, relu)
+    assert banded.shape == plain.shape
+    assert torch.allclose(banded, plain.relu() if relu else plain, atol=1e-5)
+
+
+def test_run_layers_applies_a_relu_after_a_convolution_in_place_only_without_gradients() -> None:
+    torch.manual_seed(0)
+    layers = nn.Sequential(nn.Conv2d(3, 4, kernel_size=1), nn.ReLU(), nn.Conv2d(4, 2, kernel_size=1))
+    x = torch.randn(1, 3, 5, 5)
+    expected = layers(x)
+    with torch.inference_mode():
+        assert torch.allclose(run_layers(layers, x), expected, atol=1e-6)
+    trained = run_layers(layers, x)  # gradients enabled: the layers as they are
+    trained.sum().backward()
+    assert layers[0].weight.grad is not None
 
 
 def test_decoders_fused_and_banded_equal_forward() -> None:
@@ -31,6 +64,6 @@ def test_decoders_fused_and_banded_equal_forward() -> None:
         assert torch.allclose(decoder.decode(features, skip, band_pixels=64 * 6 * 2), expected, atol=1e-4)
         relu3 = torch.randn(1, 256, 13, 10)
         assert torch.allclose(video.decode(relu3, band_pixels=16 * 10 * 3), video(relu3), atol=1e-4)
-        last = list(video.decoder)[-2:]  # pad + 64 -> 3 conv: too narrow for Winograd, run as it is
+        last = list(video.decoder)[-2:]  # pad + 64 -> 3 conv: too narrow for Winograd, run in bands
         small = torch.randn(1, 64, 7, 5)
-        assert torch.equal(run_layers(last, small), nn.Sequential(*last)(small))
+        assert torch.allclose(run_layers(last, small), nn.Sequential(*last)(small), atol=1e-5)

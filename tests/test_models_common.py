@@ -1,10 +1,15 @@
-"""The shared attention arithmetic of `stylize.models.common` against plain PyTorch."""
+"""The shared pieces of `stylize.models.common` (attention arithmetic, banded padding, scratch memory)."""
 
 from __future__ import annotations
 
-import torch
+import threading
 
-from stylize.models.common import scores, softmax_
+import pytest
+import torch
+import torch.nn.functional as F
+
+from stylize.models import common
+from stylize.models.common import channels_last, padded_rows, scores, scratch, softmax_
 
 
 def test_softmax_matches_torch_on_widely_spread_scores() -> None:
@@ -27,3 +32,46 @@ def test_scores_add_a_per_key_bias_in_float32() -> None:
     half = scores(a.half(), b.half(), bias.half())
     assert half.dtype == torch.float32
     assert torch.allclose(half, a.half().float() @ b.half().float() + bias.half().float(), atol=1e-3)
+
+
+SIZES = [(2, 2), (3, 5), (13, 22)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "size"), [("reflect", s) for s in SIZES] + [("replicate", s) for s in [*SIZES, (1, 4), (1, 1)]]
+)
+def test_padded_rows_are_rows_of_the_padded_map_with_zeros_beyond(mode: str, size: tuple[int, int]) -> None:
+    h, w = size
+    x = torch.randn(2, 3, h, w)
+    tall, wide = -(-h // 4) * 4 + 2, -(-w // 4) * 4 + 2  # whole Winograd tiles and their border
+    expected = F.pad(F.pad(x, (1, 1, 1, 1), mode=mode), (0, wide - w - 2, 0, tall - h - 2))
+    for start in range(tall):
+        for stop in range(start + 1, tall + 1):
+            band = padded_rows(x, start, stop, wide, mode)
+            assert band.is_contiguous(memory_format=torch.channels_last)
+            assert torch.equal(band, expected[:, :, start:stop]), (start, stop)
+
+
+def test_scratch_hands_out_the_same_memory_per_name_and_thread() -> None:
+    like = torch.zeros(1)
+    first = scratch("test.a", 100, like)
+    assert scratch("test.a", 60, like).data_ptr() == first.data_ptr()  # smaller: the same memory
+    assert scratch("test.b", 100, like).data_ptr() != first.data_ptr()
+    grown = scratch("test.a", 200, like)
+    assert grown.numel() == 200 and scratch("test.a", 200, like).data_ptr() == grown.data_ptr()
+    assert scratch("test.a", 50, like.double()).dtype == torch.float64
+    huge = common.SCRATCH_KEEP_FLOATS + 1
+    assert scratch("test.c", huge, like).data_ptr() != scratch("test.c", huge, like).data_ptr()  # not kept
+
+    other: list[int] = []
+    thread = threading.Thread(target=lambda: other.append(scratch("test.a", 100, like).data_ptr()))
+    thread.start()
+    thread.join()
+    assert other[0] != scratch("test.a", 100, like).data_ptr()
+
+
+def test_channels_last_view_of_flat_memory() -> None:
+    flat = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32)
+    view = channels_last(flat, (2, 3, 4, 5))
+    assert view.shape == (2, 3, 4, 5) and view.is_contiguous(memory_format=torch.channels_last)
+    assert view.data_ptr() == flat.data_ptr() and view[1, 2, 3, 4] == flat[-1]

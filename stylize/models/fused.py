@@ -9,6 +9,10 @@ Two rewrites, each exact in exact arithmetic (in fp32 the values agree to roundi
   pixel, which is replicate padding of the input.
 - "reflection pad, 3x3 conv (, ReLU)" with wide channels, in fp32 on the CPU: Winograd's
   F(4x4, 3x3) (`winograd.py`), 4x fewer multiplications.
+
+On the CPU both run a band of rows at a time, each band padded on its own (`common.padded_rows`):
+no padded copy of a whole map is made, which saves a pass over memory and the page faults of a
+large fresh buffer (one per 4 KiB; together they were a tenth of a 512² AdaAttN image's time).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylize.models import winograd
+from stylize.models.common import padded_rows
 
 
 def _taps(w: Tensor, dim: int, phase: int) -> Tensor:
@@ -35,40 +40,88 @@ def phase_weights(weight: Tensor) -> Tensor:
     return torch.cat(kernels, dim=0)
 
 
-def upsample_conv(x: Tensor, conv: nn.Conv2d) -> Tensor:
-    """conv(reflect_pad(upsample_nearest_x2(x))) for x (N, C, H, W) -> (N, K, 2H, 2W)."""
+def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False) -> Tensor:
+    """relu?(conv(reflect_pad(upsample_nearest_x2(x)))) for x (N, C, H, W) -> (N, K, 2H, 2W), channels-last."""
     weight = _derived_weight(
         conv, "_phase_cache", lambda w: phase_weights(w.float()).contiguous(memory_format=torch.channels_last)
     )
     bias = conv.bias.detach().repeat(4) if conv.bias is not None else None
     n, _, h, w = x.shape
     k = conv.out_channels
-    y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias)
-    y = y.view(n, 2, 2, k, h + 1, w + 1)
-    out = torch.empty(n, k, 2 * h, 2 * w, dtype=y.dtype, device=y.device, memory_format=torch.channels_last)
-    for py in (0, 1):
-        for px in (0, 1):
-            out[:, :, py::2, px::2] = y[:, py, px, :, py : py + h, px : px + w]
+    out: Tensor | None = None
+    # On the CPU in bands of input rows, so that a band's phase outputs are scattered while in the cache.
+    rows = max(1, winograd.BAND_FLOATS // (4 * k * n * (w + 1))) if _bands_apply(x) else h
+    for start in range(0, h, rows):
+        stop = min(h, start + rows)
+        # Output rows of phase py come from phase-conv rows py .. py + band: padded rows start .. stop + 1.
+        y = F.conv2d(padded_rows(x, start, stop + 2, w + 2, "replicate"), weight, bias)
+        y = (y.relu_() if relu else y).view(n, 2, 2, k, stop - start + 1, w + 1)
+        out = _output(out, y, (n, k, 2 * h, 2 * w))
+        for py in (0, 1):
+            for px in (0, 1):
+                target = out[:, :, 2 * start + py : 2 * stop : 2, px::2]
+                target.copy_(y[:, py, px, :, py : py + stop - start, px : px + w])
+    assert out is not None
+    return out
+
+
+def padded_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False) -> Tensor:
+    """relu?(conv(reflect_pad(x, 1))) for x (N, C, H, W) on the CPU without gradients -> channels-last.
+
+    By Winograd where that applies, else directly, a band of rows at a time.
+    """
+    if winograd.applies(conv, x):
+        return winograd_conv(x, conv, relu)
+    n, _, h, w = x.shape
+    k = conv.out_channels
+    out: Tensor | None = None
+    rows = max(1, winograd.BAND_FLOATS // (max(conv.in_channels, k) * n * (w + 2)))
+    for start in range(0, h, rows):
+        stop = min(h, start + rows)
+        y = conv(padded_rows(x, start, stop + 2, w + 2, "reflect"))
+        out = _output(out, y, (n, k, h, w))
+        out[:, :, start:stop] = y.relu_() if relu else y
+    assert out is not None
+    return out
+
+
+def _output(out: Tensor | None, band: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
+    """The whole output, allocated at the first band in its dtype (a convolution under autocast
+    returns bf16 for fp32 input)."""
+    if out is None:
+        out = torch.empty(shape, dtype=band.dtype, device=band.device, memory_format=torch.channels_last)
     return out
 
 
 def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor) -> Tensor:
-    """Run a Sequential's layers, upsample + reflection pad + conv and wide reflection pad + conv
-    (+ ReLU) fused as above."""
+    """Run a Sequential's layers with "upsample, reflection pad, conv" and (on the CPU, without
+    gradients) "reflection pad, conv" fused as above; a ReLU after a convolution is applied to its
+    fresh output in place (or inside the fused step)."""
     i = 0
     while i < len(layers):
         layer, following = layers[i], list(layers[i + 1 : i + 3])
         if isinstance(layer, nn.Upsample) and _is_padded_conv(following):
-            x = upsample_conv(x, following[1])  # type: ignore[arg-type]
-            i += 3
-        elif _is_padded_conv([layer, *following[:1]]) and winograd.applies(following[0], x):  # type: ignore[arg-type]
-            relu = len(following) > 1 and isinstance(following[1], nn.ReLU)
-            x = winograd_conv(x, following[0], relu)  # type: ignore[arg-type]
-            i += 3 if relu else 2
+            step, conv, used = upsample_conv, following[1], 3
+        elif _is_padded_conv([layer, *following[:1]]) and _bands_apply(x):
+            step, conv, used = padded_conv, following[0], 2
+        else:
+            step, conv, used = None, layer, 1
+        relu = i + used < len(layers) and isinstance(layers[i + used], nn.ReLU) and not torch.is_grad_enabled()
+        if step is not None:
+            x = step(x, conv, relu)  # type: ignore[arg-type]
         else:
             x = layer(x)
-            i += 1
+            relu = relu and isinstance(layer, nn.Conv2d)
+            if relu:
+                x = x.relu_()
+        i += used + relu
     return x
+
+
+def _bands_apply(x: Tensor) -> bool:
+    """Whether convolutions run in row bands: CPU inference (on a GPU the bands' extra kernel
+    launches cost more than the cache saves), maps of at least 2 x 2 (reflection)."""
+    return x.device.type == "cpu" and not torch.is_grad_enabled() and min(x.shape[-2:]) >= 2
 
 
 def merge_deep(relu4: Tensor, relu5: Tensor, pad: nn.Module, conv: nn.Conv2d, fused: bool = False) -> Tensor:

@@ -9,15 +9,18 @@ layer, about four times a direct convolution's. For the VGG layers with at least
 and out this makes the convolution 1.2-2.6x faster than oneDNN's direct one on 2 AVX2 cores
 (`bench/cpu_ceiling.py`); with fewer channels the transforms would cost more than they save.
 
-Tiles are gathered channels-last, a band of tile rows at a time, so the transformed tiles stay in
-the cache and every copy moves whole channel vectors.
+Tiles are padded and gathered channels-last, a band of tile rows at a time, so the transformed
+tiles stay in the cache and every copy moves whole channel vectors.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from stylize.models.common import channels_last, padded_rows, scratch
 
 # Interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray's F(4x4, 3x3) matrices).
 _B_T: list[list[float]] = [
@@ -94,36 +97,46 @@ def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, relu: bool) -> 
     n, c, h, w = x.shape
     k = weight.shape[2]
     tile_rows, tile_cols = -(-h // OUT), -(-w // OUT)
-    padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
-    extra_h, extra_w = tile_rows * OUT - h, tile_cols * OUT - w
-    if extra_h or extra_w:  # whole tiles; the spare outputs are cropped
-        padded = F.pad(padded, (0, extra_w, 0, extra_h))
-    # Channels innermost on both sides, so gathering tiles and scattering blocks move whole
-    # channel vectors.
-    padded = padded.contiguous(memory_format=torch.channels_last)
     out = torch.empty(n, k, tile_rows * OUT, tile_cols * OUT, memory_format=torch.channels_last)
     rows_per_band = max(1, BAND_FLOATS // (TILE * TILE * max(c, k) * n * tile_cols))
     for first in range(0, tile_rows, rows_per_band):
         last = min(tile_rows, first + rows_per_band)
-        _band(padded, weight, bias, relu, out, first, last)
-    return out[:, :, :h, :w] if extra_h or extra_w else out
+        # Padded a band at a time: no padded copy of the whole map is ever made (a large, freshly
+        # allocated buffer costs a page fault every 4 KiB) and each band is gathered while in cache.
+        shape = (n, c, OUT * (last - first) + 2, tile_cols * OUT + 2)
+        band = padded_rows(x, OUT * first, OUT * last + 2, shape[3], "reflect", _scratch_band(x, shape))
+        _band(band, weight, bias, relu, out, first, last)
+    return out if (tile_rows * OUT, tile_cols * OUT) == (h, w) else out[:, :, :h, :w]
 
 
-def _band(padded: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out: Tensor, first: int, last: int) -> None:
-    """Tile rows [first, last) of `padded` -> output rows [4 first, 4 last) of `out`."""
-    n, c = padded.shape[:2]
+def _scratch_band(x: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
+    return channels_last(scratch("winograd.band", math.prod(shape), x), shape)
+
+
+def _band(band: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out: Tensor, first: int, last: int) -> None:
+    """Padded rows [4 first, 4 last + 2) (`padded_rows`) -> output rows [4 first, 4 last) of `out`.
+
+    The temporaries are scratch buffers (`common.scratch`), the same for every band and layer.
+    """
+    n, c = band.shape[:2]
     k = weight.shape[2]
     rows = last - first
-    tiles = padded[:, :, OUT * first : OUT * last + 2].unfold(2, TILE, OUT).unfold(3, TILE, OUT)
-    cols = tiles.shape[3]
+    windows = band.unfold(2, TILE, OUT).unfold(3, TILE, OUT)
+    cols = windows.shape[3]
     count = n * rows * cols
+    points = TILE * TILE
     # (N, C, rows, cols, 6, 6) -> (36, count * C): tile point, then tile, then channel.
-    tiles = tiles.permute(4, 5, 0, 2, 3, 1).reshape(TILE * TILE, count * c)
-    transformed = (_INPUT_2D @ tiles).view(TILE * TILE, count, c)
-    products = torch.bmm(transformed, weight)
+    tiles = scratch("winograd.tiles", points * count * c, band)
+    tiles.view(TILE, TILE, n, rows, cols, c).copy_(windows.permute(4, 5, 0, 2, 3, 1))
+    transformed = scratch("winograd.transformed", points * count * c, band).view(points, count * c)
+    torch.mm(_INPUT_2D, tiles.view(points, count * c), out=transformed)
+    products = scratch("winograd.products", points * count * k, band).view(points, count, k)
+    torch.bmm(transformed.view(points, count, c), weight, out=products)
     if bias is not None:
         products[_BIAS_POINT] += bias
-    blocks = (_OUTPUT_2D @ products.view(TILE * TILE, count * k)).view(OUT, OUT, n, rows, cols, k)
+    blocks = scratch("winograd.blocks", OUT * OUT * count * k, band).view(OUT * OUT, count * k)
+    torch.mm(_OUTPUT_2D, products.view(points, count * k), out=blocks)
+    blocks = blocks.view(OUT, OUT, n, rows, cols, k)
     target = out[:, :, OUT * first : OUT * last].permute(0, 2, 3, 1).view(n, rows, OUT, cols, OUT, k)
     target = target.permute(2, 4, 0, 1, 3, 5)
     if relu:
