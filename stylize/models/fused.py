@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from stylize.models import winograd
 from stylize.models.common import padded_rows
+from stylize.sizing import rows_per_chunk
 
 
 def _taps(w: Tensor, dim: int, phase: int) -> Tensor:
@@ -50,7 +51,7 @@ def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False) -> Tensor:
     k = conv.out_channels
     out: Tensor | None = None
     # On the CPU in bands of input rows, so that a band's phase outputs are scattered while in the cache.
-    rows = max(1, winograd.BAND_FLOATS // (4 * k * n * (w + 1))) if _bands_apply(x) else h
+    rows = rows_per_chunk(w + 1, 4 * k * n, winograd.BAND_FLOATS) if _bands_apply(x) else h
     for start in range(0, h, rows):
         stop = min(h, start + rows)
         # Output rows of phase py come from phase-conv rows py .. py + band: padded rows start .. stop + 1.
@@ -75,7 +76,7 @@ def padded_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False) -> Tensor:
     n, _, h, w = x.shape
     k = conv.out_channels
     out: Tensor | None = None
-    rows = max(1, winograd.BAND_FLOATS // (max(conv.in_channels, k) * n * (w + 2)))
+    rows = rows_per_chunk(w + 2, max(conv.in_channels, k) * n, winograd.BAND_FLOATS)
     for start in range(0, h, rows):
         stop = min(h, start + rows)
         y = conv(padded_rows(x, start, stop + 2, w + 2, "reflect"))

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from stylize.models.common import channels_last, padded_rows, scratch
+from stylize.sizing import rows_per_chunk
 
 # Interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray's F(4x4, 3x3) matrices).
 _B_T: list[list[float]] = [
@@ -98,7 +99,7 @@ def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, relu: bool) -> 
     k = weight.shape[2]
     tile_rows, tile_cols = -(-h // OUT), -(-w // OUT)
     out = torch.empty(n, k, tile_rows * OUT, tile_cols * OUT, memory_format=torch.channels_last)
-    rows_per_band = max(1, BAND_FLOATS // (TILE * TILE * max(c, k) * n * tile_cols))
+    rows_per_band = rows_per_chunk(tile_cols, TILE * TILE * max(c, k) * n, BAND_FLOATS)
     for first in range(0, tile_rows, rows_per_band):
         last = min(tile_rows, first + rows_per_band)
         # Padded a band at a time: no padded copy of the whole map is ever made (a large, freshly
