@@ -70,6 +70,18 @@ def test_scratch_hands_out_the_same_memory_per_name_and_thread() -> None:
     assert other[0] != scratch("test.a", 100, like).data_ptr()
 
 
+def test_scratch_made_in_inference_mode_is_replaced_outside_it() -> None:
+    like = torch.zeros(1)
+    with torch.inference_mode():
+        inside = scratch("test.inference", 100, like)
+        assert inside.is_inference()
+    outside = scratch("test.inference", 100, like)
+    outside.fill_(1.0)  # an inference tensor would refuse this in-place write
+    assert not outside.is_inference() and outside.data_ptr() != inside.data_ptr()
+    with torch.inference_mode():  # a normal buffer serves inference mode too
+        assert scratch("test.inference", 100, like).data_ptr() == outside.data_ptr()
+
+
 def test_channels_last_view_of_flat_memory() -> None:
     flat = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32)
     view = channels_last(flat, (2, 3, 4, 5))

@@ -247,11 +247,18 @@ def scratch(name: str, numel: int, like: Tensor) -> Tensor:
     """
     kept: dict[str, Tensor] = _SCRATCH.__dict__.setdefault("buffers", {})
     buffer = kept.get(name)
-    if buffer is None or buffer.numel() < numel or buffer.dtype != like.dtype or buffer.device != like.device:
+    if buffer is None or not _fits(buffer, numel, like):
         buffer = torch.empty(numel, dtype=like.dtype, device=like.device)
         if numel <= SCRATCH_KEEP_FLOATS:
             kept[name] = buffer
     return buffer[:numel]
+
+
+def _fits(buffer: Tensor, numel: int, like: Tensor) -> bool:
+    # A buffer made under inference mode cannot be written outside it (e.g. a no-grad
+    # evaluation after `Stylizer.stylize` in the same thread); the other way round is allowed.
+    usable = not buffer.is_inference() or torch.is_inference_mode_enabled()
+    return usable and buffer.numel() >= numel and buffer.dtype == like.dtype and buffer.device == like.device
 
 
 def channels_last(flat: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
