@@ -42,16 +42,24 @@ def test_padded_conv_in_bands_equals_pad_conv(relu: bool, band_floats: int, monk
     assert torch.allclose(banded, plain.relu() if relu else plain, atol=1e-5)
 
 
-def test_run_layers_applies_a_relu_after_a_convolution_in_place_only_without_gradients() -> None:
+def test_run_layers_fuses_only_without_gradients_and_training_gets_the_plain_gradients() -> None:
     torch.manual_seed(0)
-    layers = nn.Sequential(nn.Conv2d(3, 4, kernel_size=1), nn.ReLU(), nn.Conv2d(4, 2, kernel_size=1))
+    layers = nn.Sequential(
+        nn.Conv2d(3, 4, kernel_size=1), nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(4, 2, kernel_size=3), nn.ReLU(),
+    )  # fmt: skip
     x = torch.randn(1, 3, 5, 5)
     expected = layers(x)
-    with torch.inference_mode():
+    expected.square().sum().backward()
+    plain_grads = [p.grad.clone() for p in layers.parameters()]  # type: ignore[union-attr]
+    layers.zero_grad()
+    with torch.inference_mode():  # fused: phase convolution, in-place ReLUs
         assert torch.allclose(run_layers(layers, x), expected, atol=1e-6)
     trained = run_layers(layers, x)  # gradients enabled: the layers as they are
-    trained.sum().backward()
-    assert layers[0].weight.grad is not None
+    assert torch.equal(trained, expected)
+    trained.square().sum().backward()
+    for param, plain in zip(layers.parameters(), plain_grads, strict=True):
+        assert param.grad is not None and torch.equal(param.grad, plain)
 
 
 def test_decoders_fused_and_banded_equal_forward() -> None:

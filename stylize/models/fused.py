@@ -95,19 +95,21 @@ def _output(out: Tensor | None, band: Tensor, shape: tuple[int, int, int, int]) 
 
 
 def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor) -> Tensor:
-    """Run a Sequential's layers with "upsample, reflection pad, conv" and (on the CPU, without
-    gradients) "reflection pad, conv" fused as above; a ReLU after a convolution is applied to its
-    fresh output in place (or inside the fused step)."""
+    """Run a Sequential's layers; without gradients, "upsample, reflection pad, conv" and (on the
+    CPU) "reflection pad, conv" fused as above, and a ReLU after a convolution applied to its fresh
+    output in place (or inside the fused step)."""
+    # The fused steps use weights derived without gradient; training runs the layers as they are.
+    fusing = not torch.is_grad_enabled()
     i = 0
     while i < len(layers):
         layer, following = layers[i], list(layers[i + 1 : i + 3])
-        if isinstance(layer, nn.Upsample) and _is_padded_conv(following):
+        if fusing and isinstance(layer, nn.Upsample) and _is_padded_conv(following):
             step, conv, used = upsample_conv, following[1], 3
-        elif _is_padded_conv([layer, *following[:1]]) and _bands_apply(x):
+        elif fusing and _is_padded_conv([layer, *following[:1]]) and _bands_apply(x):
             step, conv, used = padded_conv, following[0], 2
         else:
             step, conv, used = None, layer, 1
-        relu = i + used < len(layers) and isinstance(layers[i + used], nn.ReLU) and not torch.is_grad_enabled()
+        relu = fusing and i + used < len(layers) and isinstance(layers[i + used], nn.ReLU)
         if step is not None:
             x = step(x, conv, relu)  # type: ignore[arg-type]
         else:
@@ -120,9 +122,9 @@ def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor) -> Tensor
 
 
 def _bands_apply(x: Tensor) -> bool:
-    """Whether convolutions run in row bands: CPU inference (on a GPU the bands' extra kernel
-    launches cost more than the cache saves), maps of at least 2 x 2 (reflection)."""
-    return x.device.type == "cpu" and not torch.is_grad_enabled() and min(x.shape[-2:]) >= 2
+    """Whether convolutions run in row bands: on the CPU (on a GPU the bands' extra kernel launches
+    cost more than the cache saves), maps of at least 2 x 2 (reflection)."""
+    return x.device.type == "cpu" and min(x.shape[-2:]) >= 2
 
 
 def merge_deep(relu4: Tensor, relu5: Tensor, pad: nn.Module, conv: nn.Conv2d, fused: bool = False) -> Tensor:
