@@ -62,6 +62,14 @@ def test_run_layers_fuses_only_without_gradients_and_training_gets_the_plain_gra
         assert param.grad is not None and torch.equal(param.grad, plain)
 
 
+def test_layers_made_under_inference_mode_run_fused() -> None:
+    torch.manual_seed(0)
+    with torch.inference_mode():  # e.g. a model loaded inside inference mode: weights without versions
+        layers = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(64, 64, kernel_size=3), nn.ReLU())
+        x = torch.randn(1, 64, 8, 8)
+        assert torch.allclose(run_layers(layers, x), layers(x), atol=1e-5)
+
+
 def test_decoders_fused_and_banded_equal_forward() -> None:
     torch.manual_seed(0)
     decoder, video = Decoder().eval(), VideoDecoder().eval()

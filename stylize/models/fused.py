@@ -155,9 +155,11 @@ def _is_padded_conv(layers: Sequence[nn.Module]) -> bool:
 
 def _derived_weight(conv: nn.Conv2d, slot: str, derive) -> Tensor:  # type: ignore[no-untyped-def]
     """`derive(conv.weight)`, computed once per weight value and kept on the module."""
-    key = (conv.weight.data_ptr(), conv.weight._version)
+    weight = conv.weight
+    # Weights made under inference mode (a model loaded inside it) have no version counter.
+    key = (weight.data_ptr(), -1 if weight.is_inference() else weight._version)
     cached = getattr(conv, slot, None)
     if cached is None or cached[0] != key:
-        cached = (key, derive(conv.weight.detach()))
+        cached = (key, derive(weight.detach()))
         setattr(conv, slot, cached)
     return cached[1]
