@@ -9,7 +9,21 @@ import torch
 import torch.nn.functional as F
 
 from stylize.models import common
-from stylize.models.common import channels_last, padded_rows, scores, scratch, softmax_
+from stylize.models.common import EPS, channels_last, mean_std, padded_rows, scores, scratch, softmax_
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_mean_std_is_the_unbiased_statistic_of_each_map(layout: torch.memory_format) -> None:
+    generator = torch.Generator().manual_seed(0)
+    feat = (torch.randn(2, 5, 7, 9, generator=generator) * 3.0 + 40.0).contiguous(memory_format=layout)
+    mean, std = mean_std(feat)
+    flat = feat.double().flatten(2)
+    assert mean.shape == std.shape == (2, 5, 1, 1)
+    torch.testing.assert_close(mean.flatten(1).double(), flat.mean(2), rtol=1e-6, atol=0)
+    torch.testing.assert_close(std.flatten(1).double(), (flat.var(2, unbiased=True) + EPS).sqrt(), rtol=1e-5, atol=0)
+    feat.requires_grad_(True)
+    mean_std(feat)[1].sum().backward()  # training's style loss differentiates through it
+    assert feat.grad is not None and torch.isfinite(feat.grad).all()
 
 
 def test_softmax_matches_torch_on_widely_spread_scores() -> None:
