@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -60,6 +62,20 @@ def test_run_layers_fuses_only_without_gradients_and_training_gets_the_plain_gra
     trained.square().sum().backward()
     for param, plain in zip(layers.parameters(), plain_grads, strict=True):
         assert param.grad is not None and torch.equal(param.grad, plain)
+
+
+@pytest.mark.parametrize("tail", [[], [nn.Identity()]])  # Identity: the last map is a scratch map itself
+def test_run_layers_returns_memory_of_its_own_though_intermediates_reuse_scratch(tail: list[nn.Module]) -> None:
+    torch.manual_seed(0)
+    block = [nn.ReflectionPad2d(1), nn.Conv2d(64, 64, kernel_size=3), nn.ReLU()]
+    layers = nn.Sequential(*block, *copy.deepcopy(block), nn.MaxPool2d(2), *copy.deepcopy(block), *tail)
+    first, second = torch.randn(1, 64, 12, 10), torch.randn(1, 64, 12, 10)
+    with torch.inference_mode():
+        expected = layers(first)
+        got = run_layers(layers, first)
+        assert torch.allclose(got, expected, atol=1e-5)
+        assert torch.allclose(run_layers(layers, second), layers(second), atol=1e-5)
+        assert torch.allclose(got, expected, atol=1e-5)  # the second run did not write over the first's output
 
 
 def test_layers_made_under_inference_mode_run_fused() -> None:

@@ -5,6 +5,7 @@ Everything here is a pure tensor function. Shapes use N for batch, C for channel
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -233,8 +234,9 @@ def padded_rows(x: Tensor, start: int, stop: int, width: int, mode: str, out: Te
 
 
 _SCRATCH = threading.local()
-# Scratch buffers larger than this (floats) are not kept: only very wide maps need them.
-SCRATCH_KEEP_FLOATS = 8 << 20
+# Scratch buffers larger than this (floats; 64 MiB of fp32) are not kept: a 64-channel map of
+# 512 x 512 is kept, the maps of much larger images are not.
+SCRATCH_KEEP_FLOATS = 16 << 20
 
 
 def scratch(name: str, numel: int, like: Tensor) -> Tensor:
@@ -266,6 +268,14 @@ def channels_last(flat: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
     """`flat` viewed as a channels-last (N, C, H, W) tensor."""
     n, c, h, w = shape
     return flat.view(n, h, w, c).permute(0, 3, 1, 2)
+
+
+def new_map(shape: tuple[int, int, int, int], like: Tensor, name: str | None = None) -> Tensor:
+    """An uninitialised channels-last (N, C, H, W) map of `like`'s dtype and device: memory of its
+    own, or the scratch buffer `name` (`scratch`)."""
+    if name is None:
+        return torch.empty(shape, dtype=like.dtype, device=like.device, memory_format=torch.channels_last)
+    return channels_last(scratch(name, math.prod(shape), like), shape)
 
 
 def scores(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:

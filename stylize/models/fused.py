@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylize.models import winograd
-from stylize.models.common import padded_rows
+from stylize.models.common import new_map, padded_rows
 from stylize.sizing import rows_per_chunk
 
 
@@ -41,15 +41,16 @@ def phase_weights(weight: Tensor) -> Tensor:
     return torch.cat(kernels, dim=0)
 
 
-def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False) -> Tensor:
-    """relu?(conv(reflect_pad(upsample_nearest_x2(x)))) for x (N, C, H, W) -> (N, K, 2H, 2W), channels-last."""
+def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False, out_name: str | None = None) -> Tensor:
+    """relu?(conv(reflect_pad(upsample_nearest_x2(x)))) for x (N, C, H, W) -> (N, K, 2H, 2W), channels-last
+    (in the scratch buffer `out_name` if given)."""
     weight = _derived_weight(
         conv, "_phase_cache", lambda w: phase_weights(w.float()).contiguous(memory_format=torch.channels_last)
     )
     bias = conv.bias.detach().repeat(4) if conv.bias is not None else None
     n, _, h, w = x.shape
     k = conv.out_channels
-    out: Tensor | None = None
+    out: Tensor | None = None  # made at the first band, in its dtype (autocast: bf16 for fp32 input)
     # On the CPU in bands of input rows, so that a band's phase outputs are scattered while in the cache.
     rows = rows_per_chunk(w + 1, 4 * k * n, winograd.BAND_FLOATS) if _bands_apply(x) else h
     for start in range(0, h, rows):
@@ -57,7 +58,7 @@ def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False) -> Tensor:
         # Output rows of phase py come from phase-conv rows py .. py + band: padded rows start .. stop + 1.
         y = F.conv2d(padded_rows(x, start, stop + 2, w + 2, "replicate"), weight, bias)
         y = (y.relu_() if relu else y).view(n, 2, 2, k, stop - start + 1, w + 1)
-        out = _output(out, y, (n, k, 2 * h, 2 * w))
+        out = out if out is not None else new_map((n, k, 2 * h, 2 * w), y, out_name)
         for py in (0, 1):
             for px in (0, 1):
                 target = out[:, :, 2 * start + py : 2 * stop : 2, px::2]
@@ -66,40 +67,40 @@ def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False) -> Tensor:
     return out
 
 
-def padded_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False) -> Tensor:
-    """relu?(conv(reflect_pad(x, 1))) for x (N, C, H, W) on the CPU without gradients -> channels-last.
+def padded_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False, out_name: str | None = None) -> Tensor:
+    """relu?(conv(reflect_pad(x, 1))) for x (N, C, H, W) on the CPU without gradients -> channels-last
+    (in the scratch buffer `out_name` if given).
 
     By Winograd where that applies, else directly, a band of rows at a time.
     """
     if winograd.applies(conv, x):
-        return winograd_conv(x, conv, relu)
+        return winograd_conv(x, conv, relu, out_name)
     n, _, h, w = x.shape
     k = conv.out_channels
-    out: Tensor | None = None
+    out: Tensor | None = None  # made at the first band, in its dtype
     rows = rows_per_chunk(w + 2, max(conv.in_channels, k) * n, winograd.BAND_FLOATS)
     for start in range(0, h, rows):
         stop = min(h, start + rows)
         y = conv(padded_rows(x, start, stop + 2, w + 2, "reflect"))
-        out = _output(out, y, (n, k, h, w))
+        out = out if out is not None else new_map((n, k, h, w), y, out_name)
         out[:, :, start:stop] = y.relu_() if relu else y
     assert out is not None
-    return out
-
-
-def _output(out: Tensor | None, band: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
-    """The whole output, allocated at the first band in its dtype (a convolution under autocast
-    returns bf16 for fp32 input)."""
-    if out is None:
-        out = torch.empty(shape, dtype=band.dtype, device=band.device, memory_format=torch.channels_last)
     return out
 
 
 def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor) -> Tensor:
     """Run a Sequential's layers; without gradients, "upsample, reflection pad, conv" and (on the
     CPU) "reflection pad, conv" fused as above, and a ReLU after a convolution applied to its fresh
-    output in place (or inside the fused step)."""
+    output in place (or inside the fused step).
+
+    On the CPU the fused steps' intermediate maps alternate between two per-thread scratch buffers
+    (a fresh map of tens of MiB is page-faulted in again for every image); the map returned has
+    memory of its own.
+    """
     # The fused steps use weights derived without gradient; training runs the layers as they are.
     fusing = not torch.is_grad_enabled()
+    reuse = fusing and x.device.type == "cpu"
+    slot: int | None = None  # the scratch map x lives in, if any
     i = 0
     while i < len(layers):
         layer, following = layers[i], list(layers[i + 1 : i + 3])
@@ -111,14 +112,23 @@ def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor) -> Tensor
             step, conv, used = None, layer, 1
         relu = fusing and i + used < len(layers) and isinstance(layers[i + used], nn.ReLU)
         if step is not None:
-            x = step(x, conv, relu)  # type: ignore[arg-type]
+            last = i + used + relu == len(layers)
+            target = None if last or not reuse else 1 - (slot or 0)
+            x = step(x, conv, relu, None if target is None else f"fused.map{target}")  # type: ignore[arg-type]
+            slot = target
         else:
-            x = layer(x)
+            y = layer(x)
             relu = relu and isinstance(layer, nn.Conv2d)
             if relu:
-                x = x.relu_()
+                y = y.relu_()
+            slot = slot if _same_memory(x, y) else None
+            x = y
         i += used + relu
-    return x
+    return x if slot is None else x.clone(memory_format=torch.channels_last)
+
+
+def _same_memory(a: Tensor, b: Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
 def _bands_apply(x: Tensor) -> bool:
@@ -137,11 +147,11 @@ def merge_deep(relu4: Tensor, relu5: Tensor, pad: nn.Module, conv: nn.Conv2d, fu
     return run_layers([pad, conv], merged) if fused else conv(pad(merged))
 
 
-def winograd_conv(x: Tensor, conv: nn.Conv2d, relu: bool) -> Tensor:
+def winograd_conv(x: Tensor, conv: nn.Conv2d, relu: bool, out_name: str | None = None) -> Tensor:
     """relu?(conv(reflect_pad(x, 1))) by Winograd F(4x4, 3x3); see `winograd.applies`."""
     weight = _derived_weight(conv, "_winograd_cache", winograd.filter_transform)
     bias = conv.bias.detach() if conv.bias is not None else None
-    return winograd.reflect_conv(x, weight, bias, relu)
+    return winograd.reflect_conv(x, weight, bias, relu, out_name)
 
 
 def _is_padded_conv(layers: Sequence[nn.Module]) -> bool:

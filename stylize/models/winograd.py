@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from stylize.models.common import channels_last, padded_rows, scratch
+from stylize.models.common import channels_last, new_map, padded_rows, scratch
 from stylize.sizing import rows_per_chunk
 
 # Interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray's F(4x4, 3x3) matrices).
@@ -90,15 +90,15 @@ def filter_transform(weight: Tensor) -> Tensor:
     return (_FILTER_2D.to(weight.device) @ filters.T).view(TILE * TILE, c, k)
 
 
-def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, relu: bool) -> Tensor:
+def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out_name: str | None = None) -> Tensor:
     """relu?(conv2d(reflect_pad(x, 1), w, b)) for x (N, C, H, W), with `weight` from `filter_transform`.
 
-    Returns (N, K, H, W) in channels-last layout.
+    Returns (N, K, H, W) in channels-last layout, in the scratch buffer `out_name` if given.
     """
     n, c, h, w = x.shape
     k = weight.shape[2]
     tile_rows, tile_cols = -(-h // OUT), -(-w // OUT)
-    out = torch.empty(n, k, tile_rows * OUT, tile_cols * OUT, memory_format=torch.channels_last)
+    out = new_map((n, k, tile_rows * OUT, tile_cols * OUT), x, out_name)
     rows_per_band = rows_per_chunk(tile_cols, TILE * TILE * max(c, k) * n, BAND_FLOATS)
     for first in range(0, tile_rows, rows_per_band):
         last = min(tile_rows, first + rows_per_band)
