@@ -51,12 +51,13 @@ OUT = 4
 
 
 def _two_d(matrix: list[list[float]]) -> Tensor:
-    """M x M as one matrix over flattened 2-D tiles, so each 2-D transform is one matrix product."""
+    """M x M as one matrix over flattened 2-D tiles, so a 2-D transform is one matrix product."""
     m = torch.tensor(matrix, dtype=torch.float64)
     return torch.kron(m, m).float()
 
 
-_INPUT_2D, _FILTER_2D, _OUTPUT_2D = _two_d(_B_T), _two_d(_G), _two_d(_A_T)
+_FILTER_2D, _OUTPUT_2D = _two_d(_G), _two_d(_A_T)
+_INPUT_1D = torch.tensor(_B_T, dtype=torch.float32)
 # Column 1 of A^T is all ones, so a constant added at tile point (1, 1) reaches all 16 outputs once:
 # that is where the bias goes, on 1/36 of the products instead of on the whole output.
 _BIAS_POINT = 1 * TILE + 1
@@ -129,8 +130,12 @@ def _band(band: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out: Te
     # (N, C, rows, cols, 6, 6) -> (36, count * C): tile point, then tile, then channel.
     tiles = scratch("winograd.tiles", points * count * c, band)
     tiles.view(TILE, TILE, n, rows, cols, c).copy_(windows.permute(4, 5, 0, 2, 3, 1))
+    # B^T d B as 6-point transforms of the tiles' rows, then of their columns: a third of the work
+    # of one 36 x 36 product over flattened tiles, which took a quarter of a 64-channel layer's time.
+    half = scratch("winograd.half", points * count * c, band).view(TILE, TILE * count * c)
+    torch.mm(_INPUT_1D, tiles.view(TILE, TILE * count * c), out=half)
     transformed = scratch("winograd.transformed", points * count * c, band).view(points, count * c)
-    torch.mm(_INPUT_2D, tiles.view(points, count * c), out=transformed)
+    torch.matmul(_INPUT_1D, half.view(TILE, TILE, count * c), out=transformed.view(TILE, TILE, count * c))
     products = scratch("winograd.products", points * count * k, band).view(points, count, k)
     torch.bmm(transformed.view(points, count, c), weight, out=products)
     if bias is not None:
