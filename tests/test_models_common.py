@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from stylize.models import common
-from stylize.models.common import EPS, channels_last, mean_std, padded_rows, scores, scratch, softmax_
+from stylize.models.common import EPS, channels_last, mean_std, new_map, padded_rows, scores, scratch, softmax_
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
@@ -76,6 +76,8 @@ def test_scratch_hands_out_the_same_memory_per_name_and_thread() -> None:
     assert scratch("test.a", 50, like.double()).dtype == torch.float64
     huge = common.SCRATCH_KEEP_FLOATS + 1
     assert scratch("test.c", huge, like).data_ptr() != scratch("test.c", huge, like).data_ptr()  # not kept
+    kept = scratch("test.d", huge, like, keep_floats=huge)
+    assert scratch("test.d", huge, like, keep_floats=huge).data_ptr() == kept.data_ptr()
 
     other: list[int] = []
     thread = threading.Thread(target=lambda: other.append(scratch("test.a", 100, like).data_ptr()))
@@ -94,6 +96,15 @@ def test_scratch_made_in_inference_mode_is_replaced_outside_it() -> None:
     assert not outside.is_inference() and outside.data_ptr() != inside.data_ptr()
     with torch.inference_mode():  # a normal buffer serves inference mode too
         assert scratch("test.inference", 100, like).data_ptr() == outside.data_ptr()
+
+
+def test_new_map_is_channels_last_and_a_named_map_of_512_squared_is_kept() -> None:
+    like = torch.zeros(1)
+    shape = (1, 64, 512, 512)  # MAP_KEEP_FLOATS: 64 MiB
+    named = new_map(shape, like, "test.map")
+    assert named.shape == shape and named.is_contiguous(memory_format=torch.channels_last)
+    assert new_map(shape, like, "test.map").data_ptr() == named.data_ptr()
+    assert new_map(shape, like).data_ptr() != named.data_ptr()
 
 
 def test_channels_last_view_of_flat_memory() -> None:

@@ -32,7 +32,7 @@ def mean_std(feat: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
     # Two passes (the mean, then centred squares) instead of torch.var_mean: the same value to
     # fp32 rounding, and var_mean's reduction is 4-12x slower on these maps (channels-last or not).
     mean = feat.mean(dim=(2, 3), keepdim=True)
-    var = (feat - mean).square().sum(dim=(2, 3), keepdim=True) / (feat[0, 0].numel() - 1)
+    var = (feat - mean).square().sum(dim=(2, 3), keepdim=True) / (math.prod(feat.shape[2:]) - 1)
     return mean, (var + eps).sqrt()
 
 
@@ -234,12 +234,13 @@ def padded_rows(x: Tensor, start: int, stop: int, width: int, mode: str, out: Te
 
 
 _SCRATCH = threading.local()
-# Scratch buffers larger than this (floats; 64 MiB of fp32) are not kept: a 64-channel map of
-# 512 x 512 is kept, the maps of much larger images are not.
-SCRATCH_KEEP_FLOATS = 16 << 20
+# Scratch buffers larger than this (floats) are not kept: only very wide maps need them.
+SCRATCH_KEEP_FLOATS = 8 << 20
+# The same for whole maps (`new_map`): a 64-channel map of 512 x 512 is kept, much larger ones not.
+MAP_KEEP_FLOATS = 16 << 20
 
 
-def scratch(name: str, numel: int, like: Tensor) -> Tensor:
+def scratch(name: str, numel: int, like: Tensor, keep_floats: int = SCRATCH_KEEP_FLOATS) -> Tensor:
     """`numel` uninitialised elements (flat) of `like`'s dtype and device, kept per thread and
     handed out again at the next request for `name`.
 
@@ -252,7 +253,7 @@ def scratch(name: str, numel: int, like: Tensor) -> Tensor:
     buffer = kept.get(name)
     if buffer is None or not _fits(buffer, numel, like):
         buffer = torch.empty(numel, dtype=like.dtype, device=like.device)
-        if numel <= SCRATCH_KEEP_FLOATS:
+        if numel <= keep_floats:
             kept[name] = buffer
     return buffer[:numel]
 
@@ -275,7 +276,7 @@ def new_map(shape: tuple[int, int, int, int], like: Tensor, name: str | None = N
     own, or the scratch buffer `name` (`scratch`)."""
     if name is None:
         return torch.empty(shape, dtype=like.dtype, device=like.device, memory_format=torch.channels_last)
-    return channels_last(scratch(name, math.prod(shape), like), shape)
+    return channels_last(scratch(name, math.prod(shape), like, MAP_KEEP_FLOATS), shape)
 
 
 def scores(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -51,7 +51,7 @@ OUT = 4
 
 
 def _two_d(matrix: list[list[float]]) -> Tensor:
-    """M x M as one matrix over flattened 2-D tiles, so a 2-D transform is one matrix product."""
+    """M x M as one matrix over flattened 2-D tiles, so each 2-D transform is one matrix product."""
     m = torch.tensor(matrix, dtype=torch.float64)
     return torch.kron(m, m).float()
 
