@@ -12,8 +12,12 @@ from stylize.models import common
 from stylize.models.common import EPS, channels_last, mean_std, new_map, padded_rows, scores, scratch, softmax_
 
 
+@pytest.mark.parametrize("band_floats", [common.STATISTICS_BAND_FLOATS, 1])  # 1: a band per row
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
-def test_mean_std_is_the_unbiased_statistic_of_each_map(layout: torch.memory_format) -> None:
+def test_mean_std_is_the_unbiased_statistic_of_each_map(
+    layout: torch.memory_format, band_floats: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(common, "STATISTICS_BAND_FLOATS", band_floats)
     generator = torch.Generator().manual_seed(0)
     feat = (torch.randn(2, 5, 7, 9, generator=generator) * 3.0 + 40.0).contiguous(memory_format=layout)
     mean, std = mean_std(feat)
