@@ -220,11 +220,7 @@ def padded_rows(x: Tensor, start: int, stop: int, width: int, mode: str, out: Te
     n, c, h, w = x.shape
     edge = 2 if mode == "reflect" else 1  # the padded column an outer column copies
     shape = (n, c, stop - start, width)
-    band = (
-        out
-        if out is not None
-        else torch.empty(shape, dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
-    )
+    band = out if out is not None else new_map(shape, x)
     # Padded row r holds x's row r - 1; the outer rows copy rows edge - 1 and h - edge.
     inner_start, inner_stop = max(start, 1), min(stop, h + 1)
     if inner_start < inner_stop:
@@ -279,12 +275,14 @@ def channels_last(flat: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
     return flat.view(n, h, w, c).permute(0, 3, 1, 2)
 
 
-def new_map(shape: tuple[int, int, int, int], like: Tensor, name: str | None = None) -> Tensor:
+def new_map(
+    shape: tuple[int, int, int, int], like: Tensor, name: str | None = None, keep_floats: int = MAP_KEEP_FLOATS
+) -> Tensor:
     """An uninitialised channels-last (N, C, H, W) map of `like`'s dtype and device: memory of its
-    own, or the scratch buffer `name` (`scratch`)."""
+    own, or the scratch buffer `name` (`scratch`, kept up to `keep_floats`)."""
     if name is None:
         return torch.empty(shape, dtype=like.dtype, device=like.device, memory_format=torch.channels_last)
-    return channels_last(scratch(name, math.prod(shape), like, MAP_KEEP_FLOATS), shape)
+    return channels_last(scratch(name, math.prod(shape), like, keep_floats), shape)
 
 
 def scores(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:

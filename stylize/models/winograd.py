@@ -15,12 +15,10 @@ tiles stay in the cache and every copy moves whole channel vectors.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
-from stylize.models.common import channels_last, new_map, padded_rows, scratch
+from stylize.models.common import SCRATCH_KEEP_FLOATS, new_map, padded_rows, scratch
 from stylize.sizing import rows_per_chunk
 
 # Interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray's F(4x4, 3x3) matrices).
@@ -106,13 +104,10 @@ def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out
         # Padded a band at a time: no padded copy of the whole map is ever made (a large, freshly
         # allocated buffer costs a page fault every 4 KiB) and each band is gathered while in cache.
         shape = (n, c, OUT * (last - first) + 2, tile_cols * OUT + 2)
-        band = padded_rows(x, OUT * first, OUT * last + 2, shape[3], "reflect", _scratch_band(x, shape))
+        scratch_band = new_map(shape, x, "winograd.band", SCRATCH_KEEP_FLOATS)
+        band = padded_rows(x, OUT * first, OUT * last + 2, shape[3], "reflect", scratch_band)
         _band(band, weight, bias, relu, out, first, last)
     return out if (tile_rows * OUT, tile_cols * OUT) == (h, w) else out[:, :, :h, :w]
-
-
-def _scratch_band(x: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
-    return channels_last(scratch("winograd.band", math.prod(shape), x), shape)
 
 
 def _band(band: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out: Tensor, first: int, last: int) -> None:
