@@ -280,3 +280,27 @@ def test_video_inputs_are_routed_to_the_video_pipeline(tmp_path: Path, styles: P
     clip = read_clip(out / "clip__wave.mp4")
     assert len(clip["frames"]) == 5 and clip["frames"][0].shape[:2] == (32, 48) and clip["audio"] is not None
     assert Image.open(out / "still__wave.png").size == (40, 32)
+
+
+def test_out_of_memory_fails_that_input_only_with_what_fits(
+    photos: Path, styles: Path, tmp_path: Path, fast: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stylize.models.adaattn import AdaAttNNet
+
+    original = AdaAttNNet.attend
+
+    def attend(self, content, memory, compute):  # type: ignore[no-untyped-def]
+        if content.deep[2].shape[-2] == 16:  # b.jpg (48x64): out of memory even in the smallest chunks
+            raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return original(self, content, memory, compute)
+
+    monkeypatch.setattr(AdaAttNNet, "attend", attend)
+    out = tmp_path / "out"
+    result = invoke(["batch", photos, "-s", styles / "wave.jpg", "-o", out, *fast])
+    assert result.exit_code == 1
+    assert sorted(outputs(out)) == ["a__wave.png"]  # the other input still done, no partial file
+    failed = [line for line in result.stderr.splitlines() if "failed:" in line]
+    assert failed == [
+        f"[1/2] failed: {photos / 'b.jpg'}: 48x64 does not fit in memory on cpu; try a smaller --max-size"
+    ]
+    assert "Traceback" not in result.stderr and leftovers(tmp_path) == []

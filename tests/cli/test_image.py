@@ -175,3 +175,20 @@ def test_subprocess_pipe_and_one_line_errors(files: dict[str, Path], tmp_path: P
     assert failed.returncode == 1
     assert failed.stderr.decode().strip() == f"error: {text}: {BAD_MESSAGES['text']}"
     assert failed.stdout == b"" and not (tmp_path / "x.png").exists()
+
+
+def test_out_of_memory_is_one_line_saying_what_fits(
+    files: dict[str, Path], tmp_path: Path, fast: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stylize.models.adaattn import AdaAttNNet
+
+    def attend(self, content, memory, compute):  # type: ignore[no-untyped-def]
+        raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(AdaAttNNet, "attend", attend)
+    out = tmp_path / "out.png"
+    result = invoke(["image", files["content"], "-s", files["style"], "-o", out, *fast])
+    assert result.exit_code == 1
+    assert error_lines(result.stderr) == ["error: 64x48 does not fit in memory on cpu; try a smaller --max-size"]
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and leftovers(tmp_path) == []
