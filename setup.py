@@ -1,6 +1,6 @@
 """Packaging: the metadata is in setup.cfg; here only stylize's own trained weights, which live in
 weights/stylize/ of the checkout and go to <prefix>/share/stylize/weights/stylize/ in a wheel, so an
-installed stylize finds them too (`stylize.bundled`)."""
+installed stylize finds them too (`stylize.weights.bundled`)."""
 
 from pathlib import Path
 

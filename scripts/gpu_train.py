@@ -81,7 +81,7 @@ def model_record(run: Path, model: str) -> dict:
 
 def gather(runs: Path, models: list[str], with_extras: bool) -> list[tuple[str, bytes]]:
     """(tar member name, bytes) of what each run exported; weights first."""
-    from stylize.registry import get_spec
+    from stylize.weights.registry import get_spec
 
     members: list[tuple[str, bytes]] = []
     extras: list[tuple[str, bytes]] = []
@@ -180,7 +180,7 @@ def main() -> None:
 
     import torch
 
-    from stylize.encoders.pastiche import derived_encoder_path, read_factors, state_digest
+    from stylize.weights.pastiche import derived_encoder_path, read_factors, state_digest
 
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"

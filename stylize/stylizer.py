@@ -16,18 +16,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from stylize.color import keep_colors
 from stylize.device import autocast, is_out_of_memory, memory_at_failure, release_cached_memory, reset_peak_memory
 from stylize.errors import OutOfMemory
+from stylize.models.color import keep_colors
 from stylize.models.config import Compute
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
-from stylize.registry import ModelSpec
-from stylize.sizing import Padding, padding_to_multiple
+from stylize.models.sizing import Padding, padding_to_multiple
+from stylize.weights.registry import ModelSpec
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from stylize.weights import Verification
+    from stylize.weights.files import Verification
 
 log = logging.getLogger(__name__)
 

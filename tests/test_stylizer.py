@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stylize.color import luminance
 from stylize.errors import OutOfMemory
-from stylize.models import winograd
 from stylize.models.adaattn import AdaAttN
+from stylize.models.color import luminance
 from stylize.models.config import Compute
+from stylize.models.kernels import winograd
 from stylize.models.reference import adaattn_layer
+from stylize.models.sizing import Padding
 from stylize.models.stya2k import block, unblock
-from stylize.sizing import Padding
 from stylize.stylizer import PreparedStyle, Stylizer, pad_reflect
 from tests.conftest import smooth_image
 

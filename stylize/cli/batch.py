@@ -23,7 +23,7 @@ from stylize.cli.options import (
     style_options,
 )
 from stylize.errors import EXIT_FAILED, SetupError
-from stylize.jobs import DEFAULT_TEMPLATE, PAIRINGS, TEMPLATE_FIELDS, Plan
+from stylize.pipeline.plan import DEFAULT_TEMPLATE, PAIRINGS, TEMPLATE_FIELDS, Plan
 
 EPILOG = (
     """\b
@@ -124,7 +124,7 @@ def batch(
     **options: Any,
 ) -> None:
     """Stylise INPUTS (files, folders, or - for paths on standard input) with the -s styles into a folder."""
-    from stylize import jobs
+    from stylize.pipeline import plan as jobs
 
     quiet = is_quiet(ctx, quiet)
     model_choice = ModelChoice.from_options(options)
@@ -170,7 +170,7 @@ def run(
     max_pixels: int,
 ) -> None:  # fmt: skip
     """Load the model and prepare the styles (only when something is to be done), then run the jobs."""
-    from stylize.imagejob import SKIPPED, Outcome, prepare_styles, read_masks, run_jobs
+    from stylize.pipeline.image_runner import SKIPPED, Outcome, prepare_styles, read_masks, run_jobs
 
     todo = plan.todo
     if not todo:  # every output exists

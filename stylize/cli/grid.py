@@ -80,7 +80,7 @@ def grid(contents: tuple[str, ...], styles: tuple[str, ...], output: str, cell: 
     """Stylise every content with every style and lay the results out on one sheet."""
     from stylize.cli.console import err_console, print_note
     from stylize.cli.options import ModelChoice, load_stylizer
-    from stylize.jobs import expand_images
+    from stylize.pipeline.plan import expand_images
 
     sheet_format = SHEET_FORMATS.get(Path(output).suffix.lower())
     if sheet_format is None:

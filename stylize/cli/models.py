@@ -16,10 +16,10 @@ def models(weights: str | None) -> None:
     """A table of the models: purpose (image or video), paper, and where their weights are."""
     from rich.table import Table
 
-    from stylize.bundled import bundled_files
     from stylize.cli.console import out_console
-    from stylize.registry import MODELS
-    from stylize.weights import survey
+    from stylize.weights.bundled import bundled_files
+    from stylize.weights.files import survey
+    from stylize.weights.registry import MODELS
 
     table = Table(title="models", title_justify="left")
     for column in ("model", "for", "paper", "weights"):

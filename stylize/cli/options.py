@@ -14,7 +14,7 @@ import click
 
 from stylize.device import DEVICES, PRECISIONS
 from stylize.models.config import OFFICIAL_SEED, POLICIES
-from stylize.registry import MODELS
+from stylize.weights.registry import MODELS
 
 F = Callable[..., Any]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from stylize.registry import MODELS
+from stylize.weights.registry import MODELS
 
 EPILOG = """\b
 Examples:

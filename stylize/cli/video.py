@@ -9,7 +9,7 @@ import click
 
 from stylize.cli.options import model_options, parse_seconds, style_options
 from stylize.media.video import CODECS
-from stylize.temporal import TEMPORAL_MODES, TemporalSettings
+from stylize.pipeline.temporal import TEMPORAL_MODES, TemporalSettings
 
 EPILOG = """\b
 Examples:
@@ -73,7 +73,7 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     from stylize.cli.console import err_console, print_note, print_warning
     from stylize.cli.options import ModelChoice, StyleChoice, load_stylizer
     from stylize.media.video import EncodeSettings
-    from stylize.videojob import VideoSettings, load_style_images, stylize_video_file
+    from stylize.pipeline.video_runner import VideoSettings, load_style_images, stylize_video_file
 
     duration = parse_seconds(options["duration"], "--duration")
     if duration is not None and duration <= 0:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from stylize.download import Progress
 from stylize.errors import EXIT_SETUP, WeightsError
-from stylize.registry import MODELS, ModelSpec, get_spec
+from stylize.weights.download import Progress
+from stylize.weights.registry import MODELS, ModelSpec, get_spec
 
 EPILOG = """\b
 Examples:
@@ -54,9 +54,9 @@ def list_command(weights: str | None, models: tuple[str, ...]) -> None:
     """Each model: the files it needs, where stylize looked, found or missing, verified or not."""
     from rich.table import Table
 
-    from stylize.bundled import bundled_files
     from stylize.cli.console import out_console
-    from stylize.weights import hash_ref, survey, verify
+    from stylize.weights.bundled import bundled_files
+    from stylize.weights.files import hash_ref, survey, verify
 
     for spec in _specs(models):
         searched = survey(spec, weights)
@@ -94,8 +94,8 @@ def install_command(source: Path, weights: str | None, models: tuple[str, ...]) 
     Each file is checked (safe load, right model, strict keys and shapes) before it is written; a
     zip with an entry that would land outside the folder is refused as a whole.
     """
-    from stylize.install import install
-    from stylize.weights import install_target
+    from stylize.weights.files import install_target
+    from stylize.weights.install import install
 
     target = install_target(weights)
     placed = install(source, target, models)
@@ -114,7 +114,7 @@ def verify_command(weights: str | None, models: tuple[str, ...]) -> None:
     from rich.table import Table
 
     from stylize.cli.console import out_console, print_error
-    from stylize.weights import load_network, resolve
+    from stylize.weights.files import load_network, resolve
 
     table = Table(title="weights", title_justify="left")
     for column in ("model", "file", "status", "where"):
@@ -130,7 +130,7 @@ def verify_command(weights: str | None, models: tuple[str, ...]) -> None:
             continue
         found_any = True
         try:
-            with _quiet_logger("stylize.weights"):  # the table says what its warnings would
+            with _quiet_logger("stylize.weights.files"):  # the table says what its warnings would
                 _, report = load_network(files)
         except WeightsError as exc:
             broken = True
@@ -153,7 +153,7 @@ def verify_command(weights: str | None, models: tuple[str, ...]) -> None:
 @weights_option
 def path_command(model: str | None, weights: str | None) -> None:
     """Print the folder install and fetch write to, or where MODEL's files load from."""
-    from stylize.weights import install_target, resolve
+    from stylize.weights.files import install_target, resolve
 
     if model is None:
         click.echo(str(install_target(weights)))
@@ -171,8 +171,8 @@ def fetch_command(names: tuple[str, ...], weights: str | None, force: bool) -> N
     Interrupted downloads resume. $STYLIZE_WEIGHTS_MIRROR points the downloads at a mirror.
     """
     from stylize.cli.console import print_note
-    from stylize.download import fetch
-    from stylize.weights import install_target
+    from stylize.weights.download import fetch
+    from stylize.weights.files import install_target
 
     target = install_target(weights)
     specs = list(MODELS.values()) if "all" in names else [get_spec(n) for n in dict.fromkeys(names)]
@@ -243,7 +243,7 @@ def _show_placed(placed: list) -> None:  # type: ignore[type-arg]
 def _show_readiness(target: Path, specs: set[ModelSpec]) -> None:
     """Which models can now load from the target folder, and what the others still lack."""
     from stylize.cli.console import print_note, print_warning
-    from stylize.weights import locate_files, missing_files
+    from stylize.weights.files import locate_files, missing_files
 
     for spec in sorted(specs, key=lambda s: list(MODELS).index(s.name)):
         try:

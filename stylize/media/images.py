@@ -36,7 +36,6 @@ from torch import Tensor
 from stylize.errors import InputError, SetupError
 from stylize.media.atomic import write_bytes_atomic
 from stylize.media.formats import WITH_ALPHA, output_format
-from stylize.sizing import fit_long_side, scale_long_side
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +43,26 @@ DEFAULT_MAX_PIXELS = 200_000_000
 MAX_PIXELS_ENV = "STYLIZE_MAX_PIXELS"
 DEFAULT_QUALITY = 95
 STDIN = "-"
+
+
+def fit_long_side(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    """The size after bounding the long side by `max_side`, keeping the aspect ratio.
+
+    A `max_side` of None or 0, or one that is already met, keeps the size. Sides never drop below 1.
+    """
+    long_side = max(height, width)
+    if not max_side or long_side <= max_side:
+        return height, width
+    scale = max_side / long_side
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def scale_long_side(height: int, width: int, side: int | None) -> tuple[int, int]:
+    """The size with the long side set to exactly `side` (up or down); None or 0 keeps the size."""
+    if not side:
+        return height, width
+    scale = side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Warping error (Lai et al., "Learning Blind Video Temporal Consistency", ECCV 201
 
 where O are the OUTPUT frames in [0, 1], F_{t->t+1} the optical flow of the INPUT frames, and
 M_t the non-occlusion mask of Ruder et al. (forward-backward consistency and motion boundaries,
-`stylize.flow.reliable`); where no pixel is reliable the sum is divided by H*W*C instead, as Lai et
+`stylize.pipeline.flow.reliable`); where no pixel is reliable the sum is divided by H*W*C instead, as Lai et
 al. do. The video's figure is the mean of E_t over its pairs. Lai et al. use FlowNet2 flow; we use
 OpenCV DIS (or Farneback with `method="farneback"`, a second opinion that smoothing, which uses
 DIS, was not tuned on).
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from stylize.flow import optical_flow, reliable, to_gray, warp
+from stylize.pipeline.flow import optical_flow, reliable, to_gray, warp
 
 if TYPE_CHECKING:
     import torch

@@ -12,10 +12,10 @@ from torch import Tensor, nn
 from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std, mvn, scores, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder, VideoDecoder
-from stylize.models.fused import merge_deep
+from stylize.models.kernels.fused import merge_deep
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
+from stylize.models.sizing import iter_chunks, rows_per_chunk
 from stylize.models.vgg import Encoded
-from stylize.sizing import iter_chunks, rows_per_chunk
 
 RELU3_SAMPLE = 64 * 64
 DEEP_SAMPLE = 256 * 256

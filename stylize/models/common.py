@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from stylize.sizing import iter_chunks, plan_bands, rows_per_chunk
+from stylize.models.sizing import iter_chunks, plan_bands, rows_per_chunk
 
 EPS = 1e-5
 

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from stylize.models.common import run_banded
-from stylize.models.fused import run_layers
+from stylize.models.kernels.fused import run_layers
 
 
 def _block(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:

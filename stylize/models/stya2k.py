@@ -18,10 +18,10 @@ from stylize.models.adaattn import project
 from stylize.models.common import mean_std, scores, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder
-from stylize.models.fused import merge_deep
+from stylize.models.kernels.fused import merge_deep
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork
+from stylize.models.sizing import iter_chunks, rows_per_chunk
 from stylize.models.vgg import Encoded
-from stylize.sizing import iter_chunks, rows_per_chunk
 
 HEADS = 8
 # Region side p per layer (relu3_1, relu4_1: 8 x 8 regions; relu5_1: 4 x 4).

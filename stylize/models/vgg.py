@@ -13,8 +13,8 @@ import torch
 from torch import Tensor, nn
 
 from stylize.models.common import nearest_rows, resize_nearest
-from stylize.models.fused import run_layers
-from stylize.sizing import plan_bands
+from stylize.models.kernels.fused import run_layers
+from stylize.models.sizing import plan_bands
 
 # (in, out) channels of the 16 3x3 convolutions, with "M" for the 2x2 max-pools.
 _PLAN: list[tuple[int, int] | str] = [

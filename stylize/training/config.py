@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from stylize.errors import SetupError
-from stylize.registry import MODELS
+from stylize.weights.registry import MODELS
 
 # The papers' loss weights (train_adaattn.sh, train_A2K.sh); the video weights are ours.
 DEFAULT_LAMBDAS: dict[str, dict[str, float]] = {

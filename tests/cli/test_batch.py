@@ -118,7 +118,7 @@ def test_ctrl_c_then_skip_existing_finishes_identically(photos: Path, styles: Pa
     reference = tmp_path / "reference"
     assert invoke(["batch", photos, "-s", styles, "-o", reference, "-r", "--jobs", "0", *fast]).exit_code == 0
 
-    from stylize import imagejob
+    from stylize.pipeline import image_runner as imagejob
 
     real = imagejob.stylize_picture
     calls = []
@@ -243,7 +243,7 @@ def test_plan_errors_exit_2_before_loading_anything(photos: Path, styles: Path, 
 
 def test_video_without_video_support_is_a_clear_failure(photos: Path, styles: Path, tmp_path: Path, fast: list[str],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setitem(sys.modules, "stylize.videojob", None)  # as if the module were absent
+    monkeypatch.setitem(sys.modules, "stylize.pipeline.video_runner", None)  # as if the module were absent
     clip = photos / "clip.mp4"
     clip.write_bytes(b"not really a video")
     out = tmp_path / "out"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stylize import bundled
-from stylize.weights import ModelFiles
+from stylize.weights import bundled
+from stylize.weights.files import ModelFiles
 from tests.clitools import invoke
 
 

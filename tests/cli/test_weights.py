@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import torch
 
-from stylize import install, registry, weights
+from stylize.weights import files as weights
+from stylize.weights import install, registry
 from tests.clitools import error_lines, invoke
 
 ADAATTN = ("latest_net_adaattn_3.pth", "latest_net_transformer.pth", "latest_net_decoder.pth")
@@ -308,7 +309,7 @@ def test_no_network_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 
 def test_mirror_mapping_keeps_path_and_query() -> None:
-    from stylize.download import mirrored
+    from stylize.weights.download import mirrored
 
     url = "https://drive.usercontent.google.com/download?export=download&id=X"
     assert mirrored(url, "http://m/x/") == "http://m/x/drive.usercontent.google.com/download?export=download&id=X"

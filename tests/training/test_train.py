@@ -106,7 +106,7 @@ def test_image_models_train_and_export_the_official_layout(data, tmp_path, model
     names = {"adaattn": {"global", "local", "total"}, "stya2k": {"global", "a2k", "total"}}[model]
     assert set(losses[0]) == names
     folder = out / "weights" / model
-    from stylize.registry import get_spec
+    from stylize.weights.registry import get_spec
 
     for wf in get_spec(model).files:
         state = torch.load(folder / wf.filename, weights_only=True)

@@ -1,0 +1,249 @@
+"""Stylise one video file: the single entry point of `stylize video` and of `stylize batch` for videos.
+
+Data walks one way: the reader decodes frames (and passes audio packets on), the model stylises
+each frame with styles prepared once, temporal smoothing blends it with the previous output, the
+writer encodes it with the input frame's timestamp. The output is written to a temporary file
+next to the destination and renamed at the end, so an error or Ctrl-C leaves no broken file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from stylize.errors import InputError, OutputError
+from stylize.media.atomic import atomic_path
+from stylize.media.images import fit_long_side
+from stylize.media.video import AudioPacket, EncodeSettings, VideoReader, VideoWriter, even_size, plan_output, probe
+from stylize.pipeline.temporal import TemporalSettings, TemporalState, smooth
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from stylize.cli.options import StyleChoice
+    from stylize.stylizer import StyleLike, Stylizer
+
+log = logging.getLogger(__name__)
+
+# on_progress(frames done, frames expected or None)
+Progress = Callable[[int, "int | None"], None]
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """Everything video-specific about a run (the style and model choices come separately).
+
+    Attributes:
+        temporal: temporal smoothing.
+        encode: codec, quality, pixel format, audio.
+        start: seconds of the input to skip.
+        duration: seconds to stylise from `start`; None to the end.
+    """
+
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+    start: float = 0.0
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """What a run produced.
+
+    Attributes:
+        output: the file written.
+        frames: frames written.
+        fps: the video's (average) frame rate.
+        seconds: wall-clock time of the run.
+        size: (width, height) of the stylised frames.
+        audio: what happened to each audio stream ("audio copied (aac)", ...).
+        warnings: things the user should know (a damaged input, padding, audio re-encoded).
+    """
+
+    output: Path
+    frames: int
+    fps: float
+    seconds: float
+    size: tuple[int, int]
+    audio: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def speed(self) -> float:
+        """Frames stylised per second of wall-clock time."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def stylize_video_file(
+    stylizer: Stylizer,
+    styles: Sequence[StyleLike],
+    src: Path,
+    dst: Path,
+    choice: StyleChoice,
+    on_progress: Progress | None = None,
+    settings: VideoSettings | None = None,
+) -> VideoResult:
+    """Stylise a video file into `dst`, keeping its frame count, timing, rotation and audio.
+
+    Args:
+        stylizer: the loaded model.
+        styles: one per `choice.styles`: (1, 3, h, w) tensors in [0, 1] or `PreparedStyle`s
+            (a batch prepares them once for all its files; tensors are prepared here, once).
+        src: the input video.
+        dst: the output video; its suffix picks the container (.mp4, .mov, .mkv, .webm, .avi).
+        choice: style weights, masks, alpha, colour preservation and `max_size` (bound on the
+            frames' long side; 0 keeps the size).
+        on_progress: called after each frame with (frames done, frames expected or None).
+        settings: temporal smoothing, encoding and range.
+
+    Returns:
+        A `VideoResult`.
+
+    Raises:
+        InputError: the input is no usable video (or a mask cannot be read).
+        OutputError: the output cannot be written.
+        SetupError: the codec, CRF, preset or pixel format does not fit.
+    """
+    settings = settings or VideoSettings()
+    src, dst = Path(src), Path(dst)
+    began = time.perf_counter()
+    plan = plan_output(dst, settings.encode)
+    info = probe(src)
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise OutputError(dst, "is the input file", hint="choose another output name")
+    height, width = fit_long_side(info.height, info.width, choice.max_size or None)
+    from stylize.stylizer import PreparedStyle
+
+    prepared = [s if isinstance(s, PreparedStyle) else stylizer.prepare_style(s) for s in styles]
+    masks = _load_masks(choice.masks, (height, width))
+    expected = info.expected_frames(settings.start, settings.duration)
+    warnings: list[str] = []
+    coded = even_size(width, height, plan.pix_fmt)
+    if coded != (width, height):
+        warnings.append(
+            f"{width}x{height} has an odd side and {plan.pix_fmt} needs even ones: written as {coded[0]}x{coded[1]} "
+            "with the edge pixel repeated (nothing scaled); --pix-fmt yuv444p keeps the exact size"
+        )
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(dst.parent, f"cannot create the folder ({exc.strerror or exc})") from None
+
+    resize = (height, width) if (height, width) != (info.height, info.width) else None
+    state = TemporalState()
+    frames = 0
+    audio_notes: list[str] = []
+    with (
+        VideoReader(src, start=settings.start, duration=settings.duration, size=resize,
+                    audio=settings.encode.audio) as reader,
+        atomic_path(dst) as temp,
+    ):  # fmt: skip
+        writer: VideoWriter | None = None
+        pending: list[AudioPacket] = []
+        try:
+            for item in reader:
+                if isinstance(item, AudioPacket):
+                    if writer is None:
+                        pending.append(item)  # audio ahead of the first picture
+                    else:
+                        writer.write_audio(item)
+                    continue
+                if writer is None:
+                    writer = VideoWriter(
+                        replace(plan, path=temp), width=width, height=height, info=info,
+                        display_matrix=reader.display_matrix, audio_streams=reader.audio_streams,
+                    )  # fmt: skip
+                    for packet in pending:
+                        writer.write_audio(packet)
+                    pending.clear()
+                stylised = _stylize_frame(stylizer, item.image, prepared, choice, masks)
+                output, state = smooth(state, item.image, stylised, settings.temporal)
+                writer.write(_to_uint8(output), item.pts, item.duration)
+                frames += 1
+                if on_progress is not None:
+                    on_progress(frames, max(expected, frames) if expected else None)
+            assert writer is not None  # the reader raises when no frame decodes
+            audio_notes = list(writer.audio_notes)
+            writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        warnings = list(reader.warnings) + warnings
+    warnings += [note for note in audio_notes if not note.startswith("audio copied")]
+    return VideoResult(
+        output=dst,
+        frames=frames,
+        fps=float(info.fps),
+        seconds=time.perf_counter() - began,
+        size=(width, height),
+        audio=tuple(audio_notes),
+        warnings=tuple(warnings),
+    )
+
+
+def _stylize_frame(
+    stylizer: Stylizer, image: np.ndarray, styles: Sequence[StyleLike], choice: StyleChoice, masks: list[Tensor] | None
+) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W, 3) float32 in [0, 1], stylised on its own."""
+    import torch
+
+    content = torch.from_numpy(image).permute(2, 0, 1)[None].float().div_(255.0)
+    out = stylizer.stylize(
+        content,
+        list(styles),
+        weights=choice.style_weights,
+        masks=masks,
+        alpha=choice.alpha,
+        preserve_color=choice.preserve_color,
+    )
+    return out[0].clamp_(0.0, 1.0).permute(1, 2, 0).cpu().numpy().astype(np.float32, copy=False)
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def _load_masks(paths: Sequence[str], size: tuple[int, int]) -> list[Tensor] | None:
+    """Mask images (white = that style) as (H, W) float tensors in [0, 1] at the frames' size."""
+    if not paths:
+        return None
+    import torch
+    from PIL import Image, UnidentifiedImageError
+
+    height, width = size
+    masks = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                gray = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(path, f"not an image ({exc})") from None
+        masks.append(torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0))
+    return masks
+
+
+def load_style_images(paths: Sequence[str], style_size: int) -> list[Tensor]:
+    """Style images as (1, 3, h, w) float32 tensors in [0, 1], long side `style_size` (0 keeps it)."""
+    from PIL import Image, UnidentifiedImageError
+
+    from stylize.media.images import image_to_tensor, resize_long_side
+
+    tensors = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                tensors.append(image_to_tensor(resize_long_side(image.convert("RGB"), style_size or None)))
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(path, f"not an image ({exc})") from None
+    return tensors
