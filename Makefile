@@ -17,9 +17,10 @@ $(STAMP): setup.cfg setup.py
 test: install
 	$(BIN)/python -m pytest
 
+# What CI enforces (.ci/run): ruff on all the project's code, mypy on the package.
 lint: install
-	$(BIN)/ruff check stylize tests
-	$(BIN)/ruff format --check stylize tests
+	$(BIN)/ruff check stylize tests bench scripts demo
+	$(BIN)/ruff format --check stylize tests bench scripts demo
 	$(BIN)/mypy stylize
 
 clean:

@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import stylize
-    from stylize.cli.metrics_quality import load_metric_encoder
     from stylize.device import resolve_device
     from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
     from stylize.metrics.quality import fingerprint, measure, style_statistics
+    from stylize.metrics.report import load_metric_encoder
 
     if not args.media.is_dir():
         print(f"skipped: no media folder {args.media} (give --media DIR with photos/ and paintings/)", file=sys.stderr)

@@ -64,18 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import stylize
-    from stylize.cli.options import StyleChoice
     from stylize.media.atomic import atomic_path
     from stylize.metrics.temporal import measure_videos
     from stylize.models.config import Compute
+    from stylize.pipeline.pictures import read_styles
+    from stylize.pipeline.settings import StyleChoice
     from stylize.pipeline.temporal import TemporalSettings
-    from stylize.pipeline.video_runner import VideoSettings, load_style_images, stylize_video_file
+    from stylize.pipeline.video_runner import VideoSettings, stylize_video_file
 
     if args.threads:
         torch.set_num_threads(args.threads)
     model = stylize.load_model(args.model, args.weights, args.device, "fp32", Compute())
     encoder = model.network.encoder.float()
-    style = load_style_images([str(style_path)], args.style_size)[0]
+    style = read_styles([style_path], args.style_size)[0]
     prepared = model.prepare_style(style)
     choice = StyleChoice(styles=(str(style_path),), style_size=args.style_size, max_size=args.max_size)
     weight = args.temporal_weight if args.temporal_weight is not None else TemporalSettings().weight

@@ -61,3 +61,14 @@ class OutputError(StylizeError):
 
 class OutOfMemory(StylizeError):
     """Even the smallest working set did not fit on the device."""
+
+
+def reason(exc: BaseException) -> str:
+    """An exception as a short phrase for a one-line report: an OS error's own words (lower case,
+    "permission denied"), else the first line of its message (up to any "; details"), else its type."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror.lower()
+    else:
+        lines = str(exc).strip().splitlines()
+        text = lines[0].split(";")[0].strip().rstrip(".") if lines else ""
+    return text[:160] or type(exc).__name__

@@ -9,21 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import ProgressColumn, Task
-from rich.text import Text
 
+from stylize.cli.console import ProgressBar
 from stylize.cli.options import (
-    ModelChoice,
-    StyleChoice,
     image_io_options,
     is_quiet,
     load_stylizer,
+    model_choice_of,
     model_options,
-    pixel_limit,
+    style_choice_of,
     style_options,
 )
 from stylize.errors import EXIT_FAILED, SetupError
+from stylize.pipeline import plan as planning
 from stylize.pipeline.plan import DEFAULT_TEMPLATE, PAIRINGS, TEMPLATE_FIELDS, Plan
+from stylize.pipeline.settings import ModelChoice, StyleChoice
 
 EPILOG = (
     """\b
@@ -124,15 +124,12 @@ def batch(
     **options: Any,
 ) -> None:
     """Stylise INPUTS (files, folders, or - for paths on standard input) with the -s styles into a folder."""
-    from stylize.pipeline import plan as jobs
-
     quiet = is_quiet(ctx, quiet)
-    model_choice = ModelChoice.from_options(options)
-    style_files = jobs.expand_images(options["styles"])
+    model_choice = model_choice_of(options)
+    style_files = planning.expand_images(options["styles"])
     options["styles"] = tuple(str(p) for p in style_files)
-    style_choice = StyleChoice.from_options(options)
+    style_choice = style_choice_of(options)
     mix = style_choice.style_weights is not None or bool(style_choice.masks)
-    limit = pixel_limit(max_pixels)
 
     stdin_paths: list[str] = []
     if "-" in inputs:
@@ -141,8 +138,8 @@ def batch(
         text = sys.stdin.read()
         stdin_paths = text.split("\0") if null else text.splitlines()
 
-    naming = jobs.Naming(template, pair, mix, fmt, model_choice.name, skip_existing)
-    plan = jobs.plan(
+    naming = planning.Naming(template, pair, mix, fmt, model_choice.name, skip_existing)
+    plan = planning.plan(
         inputs, style_files, out_dir, naming, recursive=recursive, extensions=extensions, stdin_paths=stdin_paths
     )
     report = Report(len(plan.jobs) + len(plan.problems), as_json=as_json, quiet=quiet)
@@ -156,7 +153,7 @@ def batch(
         for problem in plan.problems:
             report.failed_input(problem.path, problem.message)
         try:
-            run(plan, model_choice, style_choice, report, workers=workers, quality=quality, max_pixels=limit)
+            run(plan, model_choice, style_choice, report, workers=workers, quality=quality, max_pixels=max_pixels)
         except KeyboardInterrupt:
             report.interrupted()
             raise
@@ -167,10 +164,11 @@ def batch(
 
 def run(
     plan: Plan, model_choice: ModelChoice, style_choice: StyleChoice, report: Report, *, workers: int, quality: int,
-    max_pixels: int,
+    max_pixels: int | None,
 ) -> None:  # fmt: skip
     """Load the model and prepare the styles (only when something is to be done), then run the jobs."""
-    from stylize.pipeline.image_runner import SKIPPED, Outcome, prepare_styles, read_masks, run_jobs
+    from stylize.pipeline.image_runner import SKIPPED, Outcome, run_jobs
+    from stylize.pipeline.pictures import prepare_styles, read_masks
 
     todo = plan.todo
     if not todo:  # every output exists
@@ -201,26 +199,16 @@ class Report:
         self.counts = {"done": 0, "skipped": 0, "failed": 0}
         self.failures: list[tuple[str, str, str]] = []  # (input, style, error)
         self.started = time.perf_counter()
-        self.progress: Any = None
-        self.task: Any = None
+        self.bar = ProgressBar("loading the model", total, quiet=quiet, transient=False)
 
     # --- lifecycle -----------------------------------------------------------------------
 
     def __enter__(self) -> Report:
-        if not self.quiet and self.console.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                TextColumn("eta"), TimeRemainingColumn(), console=self.console,
-            )  # fmt: skip
-            self.task = self.progress.add_task("loading the model", total=self.total)
-            self.progress.start()
+        self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        self.bar.close()
 
     @property
     def finished(self) -> int:
@@ -229,8 +217,7 @@ class Report:
     # --- events --------------------------------------------------------------------------
 
     def status(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, description=text)
+        self.bar.update(description=text)
 
     def note(self, text: str) -> None:
         from stylize.cli.console import print_note
@@ -261,12 +248,12 @@ class Report:
                       "status": status, "error": error}  # fmt: skip
             click.echo(json.dumps(record, ensure_ascii=False))
         line = self._line(status, content, output, seconds, error)
-        if self.progress is not None:
-            self.progress.update(self.task, advance=1, description=Path(output or content).name)
+        if self.bar.enabled:
+            self.bar.update(advance=1, description=Path(output or content).name)
             if status == "failed":
-                self.progress.console.print(line, markup=False, highlight=False)
+                self.bar.print(line)
         elif not self.quiet:
-            self.console.print(line, markup=False, highlight=False)
+            self.bar.print(line)
 
     def _line(self, status: str, content: str, output: str | None, seconds: float, error: str | None) -> str:
         head = f"[{self.finished}/{self.total}]"
@@ -277,9 +264,7 @@ class Report:
         return f"{head} {content} -> {output} ({seconds:.2f} s)"
 
     def interrupted(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
+        self.bar.close()
         self.console.print(
             f"interrupted after {self.finished} of {self.total}; no partial file was left. "
             "Run the same command with --skip-existing to finish.",
@@ -302,13 +287,3 @@ class Report:
             elapsed = time.perf_counter() - self.started
             parts = [f"{n} {status}" for status, n in self.counts.items() if n or status == "done"]
             self.console.print(f"{', '.join(parts)} in {elapsed:.1f} s", markup=False, highlight=False)
-
-
-class RateColumn(ProgressColumn):
-    """Outputs per second (or seconds per output when slower than one a second)."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        if not speed:
-            return Text("-/s", style="progress.data.speed")
-        return Text(f"{speed:.1f}/s" if speed >= 1 else f"{1 / speed:.1f} s each", style="progress.data.speed")

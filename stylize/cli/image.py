@@ -8,12 +8,11 @@ from typing import Any
 import click
 
 from stylize.cli.options import (
-    ModelChoice,
-    StyleChoice,
     image_io_options,
     load_stylizer,
+    model_choice_of,
     model_options,
-    pixel_limit,
+    style_choice_of,
     style_options,
 )
 from stylize.errors import SetupError
@@ -38,31 +37,33 @@ profile; the format follows the extension: .png, .jpg/.jpeg, .webp, .tif/.tiff (
 @model_options
 def image(content: str, output: str, quality: int, max_pixels: int | None, **options: Any) -> None:
     """Stylise one image: CONTENT (a file, or - for standard input) with the -s style(s)."""
-    from stylize.media.atomic import write_bytes_atomic
+    from stylize.media.atomic import check_writable, write_bytes_atomic
     from stylize.media.formats import output_format
     from stylize.media.images import decode_image, encode_image, read_image
-    from stylize.pipeline.image_runner import read_masks, style_tensor, stylize_picture
+    from stylize.pipeline.image_runner import stylize_picture
+    from stylize.pipeline.pictures import read_masks, read_styles
 
-    model_choice = ModelChoice.from_options(options)
-    style_choice = StyleChoice.from_options(options)
-    limit = pixel_limit(max_pixels)
+    model_choice = model_choice_of(options)
+    style_choice = style_choice_of(options)
     to_stdout = output == "-"
     fmt = "PNG" if to_stdout else output_format(output)
     if to_stdout and sys.stdout.isatty():
         raise SetupError("-o -: standard output is a terminal; redirect it (> out.png) or give a file name")
 
-    # Every input is read before the model loads, so a bad file fails at once.
+    # The output is tried and every input read before the model loads, so a bad one fails at once.
+    if not to_stdout:
+        check_writable(output)
     if content == "-":
         if sys.stdin.isatty():
             raise SetupError("CONTENT is -, but standard input is a terminal; pipe an image in (cat a.jpg | ...)")
-        picture = decode_image(sys.stdin.buffer.read(), "stdin", limit)
+        picture = decode_image(sys.stdin.buffer.read(), "stdin", max_pixels)
     else:
-        picture = read_image(content, limit)
-    styles = [read_image(path, limit) for path in style_choice.styles]
-    masks = read_masks(style_choice.masks, limit)
+        picture = read_image(content, max_pixels)
+    styles = read_styles(style_choice.styles, style_choice.style_size, max_pixels)
+    masks = read_masks(style_choice.masks, max_pixels)
 
     stylizer = load_stylizer(model_choice)
-    prepared = [stylizer.prepare_style(style_tensor(s, style_choice.style_size)) for s in styles]
+    prepared = [stylizer.prepare_style(style) for style in styles]
     result = stylize_picture(stylizer, picture, prepared, style_choice, masks)
     data = encode_image(result, fmt, quality)
     if to_stdout:

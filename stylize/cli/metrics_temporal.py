@@ -67,7 +67,7 @@ def temporal(
 ) -> None:  # fmt: skip
     """Temporal consistency (warping error) and style strength of OUTPUT_VIDEO, stylised from INPUT_VIDEO."""
     from stylize.cli.console import err_console, print_warning
-    from stylize.cli.options import ModelChoice, load_stylizer, parse_seconds
+    from stylize.cli.options import load_stylizer, model_choice_of, parse_seconds
     from stylize.media.video import probe
     from stylize.metrics.temporal import measure_videos
 
@@ -78,10 +78,10 @@ def temporal(
     encoder = style_tensor = None
     device: Any = "cpu"
     if style is not None:
-        from stylize.pipeline.video_runner import load_style_images
+        from stylize.pipeline.pictures import read_styles
 
-        style_tensor = load_style_images([style], style_size)[0]
-        stylizer = load_stylizer(ModelChoice.from_options(options))
+        style_tensor = read_styles([style], style_size)[0]
+        stylizer = load_stylizer(model_choice_of(options))
         encoder = stylizer.network.encoder.float()
         device = stylizer.device
     try:

@@ -1,19 +1,19 @@
 """Options shared by several commands, written once, and the dataclasses they become.
 
-Commands stack these decorators, then call `ModelChoice.from_options(...)` / `StyleChoice...`
-so nothing below the CLI ever sees a click context.
+Commands stack these decorators, then turn the values into `stylize.pipeline.settings` dataclasses
+(`model_choice_of(options)`, `style_choice_of(options)`), so nothing below the CLI ever sees a click context.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from stylize.device import DEVICES, PRECISIONS
 from stylize.models.config import OFFICIAL_SEED, POLICIES
+from stylize.pipeline.settings import ModelChoice, StyleChoice, parse_weights
 from stylize.weights.registry import MODELS
 
 F = Callable[..., Any]
@@ -71,79 +71,24 @@ image_io_options = _stack(
 )  # fmt: skip
 
 
-def pixel_limit(max_pixels: int | None) -> int:
-    """The pixel limit for reading images: --max-pixels, else $STYLIZE_MAX_PIXELS, else the default."""
-    from stylize.media.images import max_pixels_default
-
-    return max_pixels_default() if max_pixels is None else max_pixels
-
-
 def is_quiet(ctx: click.Context, quiet: bool = False) -> bool:
     """A command's own --quiet, or the group's `stylize -q`."""
     return quiet or bool((ctx.find_root().obj or {}).get("quiet"))
 
 
-@dataclass(frozen=True)
-class ModelChoice:
-    """Which model to load, from where, on what."""
-
-    name: str = "adaattn"
-    weights: str | None = None
-    device: str = "auto"
-    precision: str = "fp32"
-    policy: str = "official"
-    seed: int = OFFICIAL_SEED
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> ModelChoice:
-        return cls(
-            options["model"], options["weights"], options["device"], options["precision"],
-            options["policy"], options["seed"],
-        )  # fmt: skip
+def model_choice_of(options: dict[str, Any]) -> ModelChoice:
+    """The `model_options` of a command as a `ModelChoice`."""
+    keys = ("model", "weights", "device", "precision", "policy", "seed")
+    return ModelChoice(*(options[key] for key in keys))
 
 
-@dataclass(frozen=True)
-class StyleChoice:
-    """What to apply and how."""
-
-    styles: tuple[str, ...]
-    style_weights: tuple[float, ...] | None = None
-    style_size: int = 512
-    max_size: int = 0
-    alpha: float = 1.0
-    preserve_color: bool = False
-    masks: tuple[str, ...] = ()
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> StyleChoice:
-        weights = parse_weights(options["style_weights"], len(options["styles"]))
-        masks = tuple(options["masks"])
-        if masks and len(masks) != len(options["styles"]):
-            raise click.BadParameter(
-                f"{len(masks)} masks for {len(options['styles'])} styles: give one --mask per --style",
-                param_hint="--mask",
-            )
-        return cls(
-            tuple(options["styles"]), weights, options["style_size"], options["max_size"], options["alpha"],
-            options["preserve_color"], masks,
-        )  # fmt: skip
-
-
-def parse_weights(text: str | None, count: int) -> tuple[float, ...] | None:
-    """'0.7,0.3' -> (0.7, 0.3), checked against the number of styles."""
-    if text is None:
-        return None
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a comma-separated list of numbers", param_hint="--style-weights"
-        ) from None
-    if len(values) != count:
-        raise click.BadParameter(f"{len(values)} weights for {count} styles", param_hint="--style-weights")
-    if any(v < 0 for v in values) or sum(values) <= 0:
-        raise click.BadParameter("weights must be non-negative and not all zero", param_hint="--style-weights")
-    return values
+def style_choice_of(options: dict[str, Any]) -> StyleChoice:
+    """The `style_options` of a command as a `StyleChoice` (checked there: a bad value is a SetupError)."""
+    styles = tuple(options["styles"])
+    return StyleChoice(
+        styles, parse_weights(options["style_weights"], len(styles)), options["style_size"], options["max_size"],
+        options["alpha"], options["preserve_color"], tuple(options["masks"]),
+    )  # fmt: skip
 
 
 def load_stylizer(choice: ModelChoice):  # type: ignore[no-untyped-def]

@@ -216,7 +216,7 @@ def train(**options: Any) -> None:
 
         final = trainer.train(on_step=on_step, on_save=lambda step: print_note(f"saved at step {step}"))
     else:
-        final = _train_with_progress(trainer, err_console)
+        final = _train_with_progress(trainer)
     print_note(
         f"done: step {final.step}, {final.seconds:.0f} s of training"
         + (f", {final.skipped} steps skipped (non-finite)" if final.skipped else "")
@@ -224,18 +224,14 @@ def train(**options: Any) -> None:
     )
 
 
-def _train_with_progress(trainer, console):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _train_with_progress(trainer):
+    from stylize.cli.console import ProgressBar
 
     config = trainer.config
-    total = config.steps or None
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[losses]}")]  # fmt: skip
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(config.model, total=total, completed=trainer.state.step, rate="", losses="")
+    with ProgressBar(config.model, config.steps or None, unit="step", completed=trainer.state.step,
+                     transient=False) as bar:  # fmt: skip
 
         def on_step(report) -> None:
-            losses = " ".join(f"{k} {v:.3g}" for k, v in report.losses.items())
-            progress.update(task, completed=report.step, rate=f"{report.steps_per_second:.2f} it/s", losses=losses)
+            bar.update(completed=report.step, info=" ".join(f"{k} {v:.3g}" for k, v in report.losses.items()))
 
         return trainer.train(on_step=on_step)

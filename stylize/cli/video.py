@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from stylize.cli.options import model_options, parse_seconds, style_options
+from stylize.cli.options import is_quiet, model_options, parse_seconds, style_options
 from stylize.media.video import CODECS
 from stylize.pipeline.temporal import TEMPORAL_MODES, TemporalSettings
 
@@ -70,10 +70,11 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
 
     The default model for videos is adaattn-video (the released video model); every model works.
     """
-    from stylize.cli.console import err_console, print_note, print_warning
-    from stylize.cli.options import ModelChoice, StyleChoice, load_stylizer
+    from stylize.cli.console import ProgressBar, err_console, print_note, print_warning
+    from stylize.cli.options import load_stylizer, model_choice_of, style_choice_of
     from stylize.media.video import EncodeSettings
-    from stylize.pipeline.video_runner import VideoSettings, load_style_images, stylize_video_file
+    from stylize.pipeline.pictures import read_styles
+    from stylize.pipeline.video_runner import VideoSettings, stylize_video_file
 
     duration = parse_seconds(options["duration"], "--duration")
     if duration is not None and duration <= 0:
@@ -85,19 +86,25 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
         start=parse_seconds(options["start"], "--start") or 0.0,
         duration=duration,
     )  # fmt: skip
-    model_choice = ModelChoice.from_options(options)
-    style_choice = StyleChoice.from_options(options)
+    model_choice = model_choice_of(options)
+    style_choice = style_choice_of(options)
 
     # Check everything cheap before loading the model: output name and codec, the input, styles.
+    from stylize.media.atomic import check_writable
     from stylize.media.video import check_decodable, plan_output
 
     plan_output(output, settings.encode)
+    check_writable(output)
     info = check_decodable(input_path, settings.start, settings.duration)
-    styles = load_style_images(style_choice.styles, style_choice.style_size)
+    styles = read_styles(style_choice.styles, style_choice.style_size)
     stylizer = load_stylizer(model_choice)
 
-    quiet = bool((ctx.find_root().obj or {}).get("quiet"))
-    with _progress(quiet, info.path.name) as update:
+    quiet = is_quiet(ctx)
+    with ProgressBar(info.path.name, unit="frame", quiet=quiet) as bar:
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(completed=done, total=total)
+
         result = stylize_video_file(stylizer, styles, input_path, output, style_choice, update, settings)
     for warning in result.warnings:
         print_warning(warning)
@@ -114,43 +121,3 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
 for _param in video.params:
     if _param.name == "model":
         _param.default = "adaattn-video"
-
-
-class _progress:
-    """A Rich progress bar on standard error with frames per second and the time left."""
-
-    def __init__(self, quiet: bool, name: str) -> None:
-        self.quiet = quiet
-        self.name = name
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        if self.quiet:
-            return lambda done, total: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        from stylize.cli.console import err_console
-
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[fps]}"),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-        )
-        self.bar.__enter__()
-        self.task = self.bar.add_task(self.name, total=None, fps="")
-
-        def update(done: int, total: int | None) -> None:
-            speed = self.bar.tasks[0].speed
-            self.bar.update(self.task, completed=done, total=total, fps=f"{speed:.2f} fps" if speed else "")
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)

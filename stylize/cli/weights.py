@@ -199,26 +199,23 @@ def _quiet_logger(name: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _download_progress() -> Iterator[Progress]:
-    """A Rich download bar on a terminal; a line per file otherwise."""
-    from stylize.cli.console import err_console, print_note
+    """A download bar per file on a terminal; a line per file otherwise."""
+    from stylize.cli.console import ProgressBar, print_note
 
-    if not err_console.is_terminal:
-        yield Progress(start=lambda label, total, have: print_note(f"downloading {label}" + _sizes(total, have)))
-        return
-    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-    from rich.progress import Progress as Bar
-
-    bar = Bar(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-        console=err_console, transient=True,
-    )  # fmt: skip
-    tasks: list[object] = []
+    bars: list[ProgressBar] = []
 
     def start(label: str, total: int | None, have: int) -> None:
-        tasks.append(bar.add_task(label, total=total, completed=have))
+        if bars:
+            bars[-1].close()
+        bars.append(ProgressBar(label, total, unit="bytes", completed=have).__enter__())
+        if not bars[-1].enabled:
+            print_note(f"downloading {label}" + _sizes(total, have))
 
-    with bar:
-        yield Progress(start=start, advance=lambda n: bar.advance(tasks[-1], n))  # type: ignore[arg-type]
+    try:
+        yield Progress(start=start, advance=lambda n: bars[-1].update(advance=n))
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def _sizes(total: int | None, have: int) -> str:

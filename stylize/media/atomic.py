@@ -75,18 +75,7 @@ def atomic_path(dst: str | os.PathLike[str]) -> Iterator[Path]:
             error names `dst`, and nothing is left behind.
     """
     dst = Path(dst)
-    if dst.is_dir():
-        raise OutputError(dst, "is a folder; give a file name")
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise OutputError(dst, f"cannot write: {dst.parent} is a file, not a folder") from None
-    except OSError as exc:
-        raise output_error(dst, exc) from exc
-    try:
-        tmp = _open_temp(dst)
-    except OSError as exc:
-        raise output_error(dst, exc) from exc
+    tmp = _create_temp(dst)
     try:
         yield tmp
     except OSError as exc:
@@ -101,6 +90,42 @@ def atomic_path(dst: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, dst)
     except OSError as exc:
         _remove(tmp)
+        raise output_error(dst, exc) from exc
+
+
+def check_writable(dst: str | os.PathLike[str]) -> None:
+    """Raise now the OutputError that writing `dst` would raise at the end, before any work is spent.
+
+    Tries a temporary file in `dst`'s folder, or in its nearest existing ancestor when the folder
+    is still to be made; nothing is created that stays.
+    """
+    dst = Path(dst)
+    if dst.is_dir():
+        raise OutputError(dst, "is a folder; give a file name")
+    folder = dst.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(dst, f"cannot write: {folder} is a file, not a folder")
+    try:
+        _remove(_open_temp(folder / dst.name))
+    except OSError as exc:
+        raise output_error(dst, exc) from exc
+
+
+def _create_temp(dst: Path) -> Path:
+    """The temporary file for `dst`, its folders created; an OutputError naming `dst` when it cannot be."""
+    if dst.is_dir():
+        raise OutputError(dst, "is a folder; give a file name")
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(dst, f"cannot write: {dst.parent} is a file, not a folder") from None
+    except OSError as exc:
+        raise output_error(dst, exc) from exc
+    try:
+        return _open_temp(dst)
+    except OSError as exc:
         raise output_error(dst, exc) from exc
 
 

@@ -33,7 +33,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
-from stylize.errors import InputError, SetupError
+from stylize.errors import InputError, SetupError, reason
 from stylize.media.atomic import write_bytes_atomic
 from stylize.media.formats import WITH_ALPHA, output_format
 
@@ -129,7 +129,7 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> P
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except OSError as exc:
-        raise InputError(path, f"cannot read ({_reason(exc)})") from exc
+        raise InputError(path, f"cannot read ({reason(exc)})") from exc
     if path.is_dir():
         raise InputError(path, "is a folder, not an image file")
     if size == 0:
@@ -138,7 +138,7 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> P
         with open(path, "rb") as fp:
             return _decode(fp, path, max_pixels)
     except OSError as exc:  # opening (permissions); decoding errors are handled in _decode
-        raise InputError(path, f"cannot read ({_reason(exc)})") from exc
+        raise InputError(path, f"cannot read ({reason(exc)})") from exc
 
 
 def decode_image(data: bytes, name: str = "stdin", max_pixels: int | None = None) -> Picture:
@@ -176,7 +176,7 @@ def _decode(fp: BinaryIO, name: str | Path, max_pixels: int | None) -> Picture:
         named = f" (its name says {suffix[1:]}, its content is not)" if suffix else ""
         raise InputError(name, f"not an image file: unknown format{named}") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(name, f"cannot read the image header ({_reason(exc)})") from exc
+        raise InputError(name, f"cannot read the image header ({reason(exc)})") from exc
     with image:
         width, height = image.size
         if limit and width * height > limit:
@@ -193,7 +193,7 @@ def _decode(fp: BinaryIO, name: str | Path, max_pixels: int | None) -> Picture:
             upright = ImageOps.exif_transpose(image)
             rgb, alpha = _split(upright)
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-            raise InputError(name, f"truncated or corrupt image ({_reason(exc)})") from exc
+            raise InputError(name, f"truncated or corrupt image ({reason(exc)})") from exc
         if frames > 1:
             log.info("%s: %d frames; using the first", name, frames)
         return Picture(rgb, alpha, _rgb_profile(image.info.get("icc_profile")), frames, image.mode)
@@ -232,13 +232,6 @@ def _wide_to_gray(image: Image.Image) -> Image.Image:
 def _rgb_profile(profile: bytes | None) -> bytes | None:
     """An ICC profile worth keeping in an RGB output: only an RGB one (bytes 16-20 name its colour space)."""
     return profile if profile and len(profile) >= 20 and profile[16:20] == b"RGB " else None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    text = str(exc).strip()
-    return text.splitlines()[0][:160] if text else type(exc).__name__
 
 
 # --- sizing --------------------------------------------------------------------------------

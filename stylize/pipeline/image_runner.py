@@ -12,31 +12,30 @@ import dataclasses
 import itertools
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stylize.errors import InputError, StylizeError
+from stylize.errors import InputError, OutputError, StylizeError, reason
+from stylize.media.atomic import check_writable
 from stylize.media.images import (
     DEFAULT_QUALITY,
     Picture,
     bound_picture,
     image_to_tensor,
-    mask_to_tensor,
     read_image,
-    resize_long_side,
     tensor_to_image,
     write_image,
 )
+from stylize.pipeline.pictures import mask_tensors
 from stylize.pipeline.plan import Job
 
 if TYPE_CHECKING:
     from PIL import Image
-    from torch import Tensor
 
-    from stylize.cli.options import StyleChoice
+    from stylize.pipeline.settings import StyleChoice
     from stylize.stylizer import PreparedStyle, Stylizer
 
 log = logging.getLogger(__name__)
@@ -45,26 +44,6 @@ DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 
 
 # --- one picture ---------------------------------------------------------------------------
-
-
-def style_tensor(picture: Picture, style_size: int | None) -> Tensor:
-    """A style picture as the network takes it: long side `style_size` (None/0 keeps it), (1, 3, H, W) in [0, 1]."""
-    return image_to_tensor(resize_long_side(picture.rgb, style_size or None))
-
-
-def prepare_styles(
-    stylizer: Stylizer, paths: Sequence[Path], style_size: int | None, max_pixels: int | None = None
-) -> dict[Path, PreparedStyle]:
-    """Each distinct style file decoded and encoded once, for the whole run.
-
-    Raises:
-        InputError: a style file cannot be read (naming it).
-    """
-    prepared: dict[Path, PreparedStyle] = {}
-    for path in paths:
-        if path not in prepared:
-            prepared[path] = stylizer.prepare_style(style_tensor(read_image(path, max_pixels), style_size))
-    return prepared
 
 
 def stylize_picture(
@@ -81,21 +60,15 @@ def stylize_picture(
         masks: one per style, any size (resized to the content); white is where that style goes.
     """
     bounded = bound_picture(picture, choice.max_size or None)
-    mask_tensors = [mask_to_tensor(m, bounded.size) for m in masks] if masks else None
     out = stylizer.stylize(
         image_to_tensor(bounded.rgb),
         list(styles),
         weights=choice.style_weights,
-        masks=mask_tensors,
+        masks=mask_tensors(masks or (), bounded.size),
         alpha=choice.alpha,
         preserve_color=choice.preserve_color,
     )
     return bounded.with_rgb(tensor_to_image(out))
-
-
-def read_masks(paths: Sequence[str], max_pixels: int | None = None) -> list[Image.Image]:
-    """Mask images, decoded once; each is resized to every content it is used with."""
-    return [read_image(path, max_pixels).rgb for path in paths]
 
 
 # --- a batch -------------------------------------------------------------------------------
@@ -151,6 +124,11 @@ def run_jobs(
     Ctrl-C (KeyboardInterrupt) propagates once the outputs already computed are written; nothing
     else starts. Writes are atomic, so no output is ever left partial.
     """
+    blocked = unwritable_folders(job.output for job in jobs if not job.skip)
+
+    def pending(job: Job) -> bool:
+        return not job.skip and job.output.parent not in blocked
+
     groups = [list(g) for _, g in itertools.groupby(jobs, key=lambda job: job.content.path)]
     window = workers + 1
     pool: Executor = ThreadPoolExecutor(workers, thread_name_prefix="stylize-io") if workers > 0 else _Inline()
@@ -160,7 +138,7 @@ def run_jobs(
     def prefetch(start: int) -> None:
         for k in range(start, min(len(groups), start + window)):
             first = groups[k][0]
-            if k not in decodes and first.kind == "image" and not all(j.skip for j in groups[k]):
+            if k not in decodes and first.kind == "image" and any(pending(j) for j in groups[k]):
                 decodes[k] = pool.submit(read_image, first.content.path, max_pixels)
 
     def collect(keep: int) -> None:
@@ -169,10 +147,8 @@ def run_jobs(
             job, future, model_seconds = writes.popleft()
             try:
                 write_seconds = future.result()
-            except StylizeError as exc:
-                on_outcome(Outcome(job, FAILED, error=exc.message))
             except Exception as exc:
-                on_outcome(Outcome(job, FAILED, error=_unexpected(job, exc)))
+                on_outcome(failed(job, exc))
             else:
                 on_outcome(Outcome(job, DONE, model_seconds + write_seconds))
 
@@ -182,7 +158,9 @@ def run_jobs(
             for job in group:
                 if job.skip:
                     on_outcome(Outcome(job, SKIPPED))
-            todo = [job for job in group if not job.skip]
+                elif job.output.parent in blocked:
+                    on_outcome(Outcome(job, FAILED, error=f"{job.output}: {blocked[job.output.parent]}"))
+            todo = [job for job in group if pending(job)]
             if not todo:
                 continue
             if group[0].kind == "video":
@@ -191,23 +169,16 @@ def run_jobs(
                 continue
             try:
                 picture = decodes.pop(index).result()
-            except StylizeError as exc:
-                for job in todo:
-                    on_outcome(Outcome(job, FAILED, error=exc.message))
-                continue
             except Exception as exc:
                 for job in todo:
-                    on_outcome(Outcome(job, FAILED, error=_unexpected(job, exc)))
+                    on_outcome(failed(job, exc))
                 continue
             for job in todo:
                 start = time.perf_counter()
                 try:
                     result = stylize_picture(stylizer, picture, [styles[s] for s in job.styles], choice, masks)
-                except StylizeError as exc:
-                    on_outcome(Outcome(job, FAILED, error=f"{job.content.path}: {exc.message}"))
-                    continue
                 except Exception as exc:
-                    on_outcome(Outcome(job, FAILED, error=_unexpected(job, exc)))
+                    on_outcome(failed(job, exc))
                     continue
                 model_seconds = time.perf_counter() - start
                 writes.append((job, pool.submit(_timed_write, job.output, result, quality), model_seconds))
@@ -230,11 +201,35 @@ def _timed_write(path: Path, picture: Picture, quality: int) -> float:
     return time.perf_counter() - start
 
 
-def _unexpected(job: Job, exc: Exception) -> str:
-    """A one-line failure for an error nobody foresaw (the traceback is logged at debug level)."""
-    log.debug("%s failed", job.content.path, exc_info=exc)
-    lines = str(exc).strip().splitlines()
-    return f"{job.content.path}: unexpected {type(exc).__name__}" + (f": {lines[0]}" if lines else "")
+def unwritable_folders(outputs: Iterable[Path]) -> dict[Path, str]:
+    """The folders among `outputs`' that cannot be written, with the reason; each is tried once,
+    before any picture is computed for it."""
+    problems: dict[Path, str] = {}
+    tried: set[Path] = set()
+    for output in outputs:
+        if output.parent not in tried:
+            tried.add(output.parent)
+            try:
+                check_writable(output)
+            except OutputError as exc:
+                problems[output.parent] = exc.problem
+    return problems
+
+
+def failed(job: Job, exc: Exception) -> Outcome:
+    """The outcome of a job whose work raised, with a one-line reason that names the input.
+
+    Input and output errors name their own file; other errors are prefixed with the content's
+    path; an error nobody foresaw also says its type (its traceback is logged at debug level).
+    """
+    if isinstance(exc, (InputError, OutputError)):
+        error = exc.message
+    elif isinstance(exc, StylizeError):
+        error = f"{job.content.path}: {exc.message}"
+    else:
+        log.debug("%s failed", job.content.path, exc_info=exc)
+        error = f"{job.content.path}: unexpected {type(exc).__name__}: {reason(exc)}"
+    return Outcome(job, FAILED, error=error)
 
 
 def _run_video(
@@ -244,19 +239,15 @@ def _run_video(
     choice: StyleChoice,
     on_progress: Callable[..., None] | None,
 ) -> Outcome:
-    """A video job, through the video module (imported only when a batch holds a video)."""
+    """A video job, through the video runner."""
+    from stylize.pipeline.video_runner import stylize_video_file
+
     start = time.perf_counter()
     try:
-        try:
-            from stylize.pipeline.video_runner import stylize_video_file
-        except ImportError as exc:
-            raise InputError(job.content.path, f"video files are not supported by this installation ({exc})") from exc
         job_choice = dataclasses.replace(choice, styles=tuple(str(s) for s in job.styles))
         stylize_video_file(
             stylizer, [styles[s] for s in job.styles], job.content.path, job.output, job_choice, on_progress=on_progress
         )
-    except StylizeError as exc:
-        return Outcome(job, FAILED, error=exc.message)
     except Exception as exc:
-        return Outcome(job, FAILED, error=_unexpected(job, exc))
+        return failed(job, exc)
     return Outcome(job, DONE, time.perf_counter() - start)

@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stylize.errors import InputError, OutputError
+from stylize.errors import OutputError
 from stylize.media.atomic import atomic_path
 from stylize.media.images import fit_long_side
 from stylize.media.video import AudioPacket, EncodeSettings, VideoReader, VideoWriter, even_size, plan_output, probe
+from stylize.pipeline.pictures import mask_tensors, read_masks
 from stylize.pipeline.temporal import TemporalSettings, TemporalState, smooth
 
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from stylize.cli.options import StyleChoice
+    from stylize.pipeline.settings import StyleChoice
     from stylize.stylizer import StyleLike, Stylizer
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def stylize_video_file(
     from stylize.stylizer import PreparedStyle
 
     prepared = [s if isinstance(s, PreparedStyle) else stylizer.prepare_style(s) for s in styles]
-    masks = _load_masks(choice.masks, (height, width))
+    masks = mask_tensors(read_masks(choice.masks), (width, height))
     expected = info.expected_frames(settings.start, settings.duration)
     warnings: list[str] = []
     coded = even_size(width, height, plan.pix_fmt)
@@ -208,42 +209,3 @@ def _stylize_frame(
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def _load_masks(paths: Sequence[str], size: tuple[int, int]) -> list[Tensor] | None:
-    """Mask images (white = that style) as (H, W) float tensors in [0, 1] at the frames' size."""
-    if not paths:
-        return None
-    import torch
-    from PIL import Image, UnidentifiedImageError
-
-    height, width = size
-    masks = []
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                gray = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
-        except FileNotFoundError:
-            raise InputError(path, "no such file") from None
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(path, f"not an image ({exc})") from None
-        masks.append(torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0))
-    return masks
-
-
-def load_style_images(paths: Sequence[str], style_size: int) -> list[Tensor]:
-    """Style images as (1, 3, h, w) float32 tensors in [0, 1], long side `style_size` (0 keeps it)."""
-    from PIL import Image, UnidentifiedImageError
-
-    from stylize.media.images import image_to_tensor, resize_long_side
-
-    tensors = []
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                tensors.append(image_to_tensor(resize_long_side(image.convert("RGB"), style_size or None)))
-        except FileNotFoundError:
-            raise InputError(path, "no such file") from None
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(path, f"not an image ({exc})") from None
-    return tensors

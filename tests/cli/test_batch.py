@@ -118,9 +118,9 @@ def test_ctrl_c_then_skip_existing_finishes_identically(photos: Path, styles: Pa
     reference = tmp_path / "reference"
     assert invoke(["batch", photos, "-s", styles, "-o", reference, "-r", "--jobs", "0", *fast]).exit_code == 0
 
-    from stylize.pipeline import image_runner as imagejob
+    from stylize.pipeline import image_runner
 
-    real = imagejob.stylize_picture
+    real = image_runner.stylize_picture
     calls = []
 
     def interrupted_on_the_fourth(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -131,7 +131,7 @@ def test_ctrl_c_then_skip_existing_finishes_identically(photos: Path, styles: Pa
 
     out = tmp_path / "out"
     with monkeypatch.context() as patch:
-        patch.setattr(imagejob, "stylize_picture", interrupted_on_the_fourth)
+        patch.setattr(image_runner, "stylize_picture", interrupted_on_the_fourth)
         stopped = invoke(["batch", photos, "-s", styles, "-o", out, "-r", *fast])
     assert stopped.exit_code == 130
     assert "interrupted after" in stopped.stderr and "--skip-existing" in stopped.stderr
@@ -241,16 +241,42 @@ def test_plan_errors_exit_2_before_loading_anything(photos: Path, styles: Path, 
     assert not (tmp_path / "out").exists()
 
 
-def test_video_without_video_support_is_a_clear_failure(photos: Path, styles: Path, tmp_path: Path, fast: list[str],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setitem(sys.modules, "stylize.pipeline.video_runner", None)  # as if the module were absent
+def test_a_broken_video_among_images_fails_alone(photos: Path, styles: Path, tmp_path: Path, fast: list[str]) -> None:
     clip = photos / "clip.mp4"
     clip.write_bytes(b"not really a video")
     out = tmp_path / "out"
     result = invoke(["batch", photos, "-s", styles / "wave.jpg", "-o", out, *fast])
     assert result.exit_code == 1
-    assert f"failed: {clip}: video files are not supported by this installation" in result.stderr
+    assert f"failed: {clip}: not a video file" in result.stderr
     assert sorted(outputs(out)) == ["a__wave.png", "b__wave.jpg"]
+
+
+def test_an_unwritable_output_folder_fails_its_jobs_without_computing_them(
+    photos: Path, styles: Path, tmp_path: Path, fast: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stylize.pipeline import image_runner
+
+    real_open_temp, real_stylize = atomic._open_temp, image_runner.stylize_picture
+    computed: list[str] = []
+
+    def denied_in_sub(dst: Path) -> Path:
+        if dst.parent.name == "sub":  # root ignores permissions, so simulate them
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open_temp(dst)
+
+    def counting(stylizer, picture, *args, **kwargs):  # type: ignore[no-untyped-def]
+        computed.append(picture.rgb.size)
+        return real_stylize(stylizer, picture, *args, **kwargs)
+
+    monkeypatch.setattr(atomic, "_open_temp", denied_in_sub)
+    monkeypatch.setattr(image_runner, "stylize_picture", counting)
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)  # a folder that exists and takes no files
+    result = invoke(["batch", photos, "-s", styles / "wave.jpg", "-o", out, "-r", *fast])
+    assert result.exit_code == 1
+    assert f"failed: {out / 'sub' / 'c__wave.png'}: cannot write: permission denied" in result.stderr
+    assert sorted(outputs(out)) == ["a__wave.png", "b__wave.jpg"]
+    assert sorted(computed) == [(48, 64), (64, 48)]  # c.png (56x40) was never stylised
 
 
 def test_progress_bar_on_a_terminal(photos: Path, styles: Path, tmp_path: Path, fast: list[str],

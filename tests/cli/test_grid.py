@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from stylize.cli.grid import unique_stems
 from stylize.cli.main import cli
 from stylize.media.atomic import atomic_path
 from stylize.media.images import resize_long_side, tensor_to_image
@@ -134,10 +133,6 @@ def test_compose_fits_centres_and_labels() -> None:
     assert changed[:20, 20:].any() and not changed[20:, :].any() and not changed[:, :20].any()
 
 
-def test_unique_stems() -> None:
-    assert unique_stems([Path("a/x.png"), Path("b/x.jpg"), Path("y.png")]) == ["x", "x-2", "y"]
-
-
 def test_atomic_path_replaces_on_success_and_cleans_up_on_error(tmp_path: Path) -> None:
     target = tmp_path / "out.png"
     target.write_bytes(b"old")
@@ -152,3 +147,11 @@ def test_atomic_path_replaces_on_success_and_cleans_up_on_error(tmp_path: Path) 
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0o600
+
+
+def test_an_unwritable_sheet_fails_before_the_model_loads(inputs, tmp_path: Path) -> None:
+    out = "/proc/stylize-sheet.png"
+    args = ["grid", str(inputs["contents"][0]), "-s", str(inputs["styles"][0]), "-o", out, "--weights", str(tmp_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines() == [f"error: {out}: cannot write: no such file or directory"]

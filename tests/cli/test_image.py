@@ -139,6 +139,16 @@ def test_unwritable_output_folder(files: dict[str, Path], tmp_path: Path, fast: 
     assert not out.exists() and leftovers(tmp_path) == []
 
 
+def test_an_unwritable_output_fails_before_the_model_loads(files: dict[str, Path], tmp_path: Path) -> None:
+    """/proc takes no new files: the error comes at once (exit 1), not after the picture is computed
+    (the weights named here do not exist, so loading the model would be a different error, exit 2)."""
+    out = Path("/proc/stylize-test.png")
+    result = invoke(["image", files["content"], "-s", files["style"], "-o", out, "--weights", tmp_path / "none"])
+    assert result.exit_code == 1, result.stderr
+    assert error_lines(result.stderr) == [f"error: {out}: cannot write: no such file or directory"]
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [

@@ -100,6 +100,43 @@ def test_corrupt_tail_is_stylised_as_far_as_it_decodes(tmp_path, style, parity_w
     assert 0 < decoded < 16 and f"{decoded} frames" in result.stderr
 
 
+def test_an_exif_rotated_style_is_used_upright_as_by_stylize_image(tmp_path, parity_weights):
+    """A phone photo as a style: stored sideways with EXIF orientation 6. `stylize video` must use it
+    upright, as `stylize image` does, not as its stored pixels."""
+    import numpy as np
+    from PIL import Image
+
+    upright = Image.fromarray(moving_frames(1, 64, 40, seed=7)[0])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: shown after a quarter turn clockwise
+    phone = tmp_path / "phone.jpg"
+    upright.transpose(Image.Transpose.ROTATE_90).save(phone, exif=exif.tobytes(), quality=95)
+    with Image.open(phone) as stored:
+        sideways = tmp_path / "sideways.png"
+        stored.save(sideways)  # the same pixels without the EXIF orientation
+    src = make_clip(tmp_path / "in.mp4", frames=1, audio=False)
+    frame = tmp_path / "frame.png"
+    Image.fromarray(read_clip(src)["frames"][0]).save(frame)
+
+    out = tmp_path / "out.mp4"
+    result = video(src, out, phone, parity_weights, "--temporal", "off", "--pix-fmt", "yuv444p", "--crf", "0")
+    assert result.exit_code == 0, result.output
+    from_video = read_clip(out)["frames"][0].astype(np.float32)
+
+    def image_with(style_file):
+        target = tmp_path / f"image-{style_file.stem}.png"
+        args = ["image", str(frame), "-s", str(style_file), "-o", str(target), "--weights", str(parity_weights),
+                "--device", "cpu", "--style-size", "64", "-m", "adaattn-video"]  # fmt: skip
+        done = CliRunner().invoke(cli, args)
+        assert done.exit_code == 0, done.output
+        return np.asarray(Image.open(target).convert("RGB"), dtype=np.float32)
+
+    same = np.abs(from_video - image_with(phone)).mean()
+    other = np.abs(from_video - image_with(sideways)).mean()
+    assert same < 1.5, (same, other)  # encoding rounds a little
+    assert other > 4 * same, (same, other)
+
+
 def test_no_audio(tmp_path, style, parity_weights):
     src = make_clip(tmp_path / "silent.mp4", frames=4, audio=False)
     result = video(src, tmp_path / "out.mp4", style, parity_weights)

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 from stylize.cli.main import cli
-from stylize.cli.metrics_quality import load_metric_encoder
 from stylize.errors import SetupError, WeightsError
 from stylize.media.images import tensor_to_image
 from stylize.metrics.quality import (
@@ -25,6 +24,7 @@ from stylize.metrics.quality import (
     style_loss_layers,
     style_statistics,
 )
+from stylize.metrics.report import load_metric_encoder
 from tests.conftest import smooth_image
 
 

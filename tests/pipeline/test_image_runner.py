@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from stylize.cli.options import StyleChoice
 from stylize.media.images import read_image
-from stylize.pipeline import image_runner as imagejob
+from stylize.pipeline import image_runner, pictures
+from stylize.pipeline.pictures import prepare_styles
 from stylize.pipeline.plan import expand_images, plan
+from stylize.pipeline.settings import StyleChoice
 from tests.clitools import one_thread  # noqa: F401 (autouse: tiny images run fastest on one thread)
 from tests.imagefiles import odd_images, rgb
 
@@ -31,12 +32,13 @@ def run(adaattn, root: Path, out: str, workers: int, monkeypatch: pytest.MonkeyP
         decoded.append(Path(path).name)
         return read_image(path, max_pixels)
 
-    monkeypatch.setattr(imagejob, "read_image", counting)
+    monkeypatch.setattr(image_runner, "read_image", counting)
+    monkeypatch.setattr(pictures, "read_image", counting)
     jobs = plan([str(root / "in")], expand_images([str(root / "styles")]), root / out).jobs
     choice = StyleChoice(styles=(), style_size=32)
-    styles = imagejob.prepare_styles(adaattn, sorted({s for j in jobs for s in j.styles}), 32)
-    outcomes: list[imagejob.Outcome] = []
-    imagejob.run_jobs(adaattn, jobs, styles, choice, outcomes.append, workers=workers)
+    styles = prepare_styles(adaattn, sorted({s for j in jobs for s in j.styles}), 32)
+    outcomes: list[image_runner.Outcome] = []
+    image_runner.run_jobs(adaattn, jobs, styles, choice, outcomes.append, workers=workers)
     return outcomes, decoded
 
 
@@ -62,8 +64,8 @@ def test_threads_change_nothing_but_speed(adaattn, inputs: Path, monkeypatch: py
 
 def test_stylize_picture_keeps_alpha_and_bounds_the_size(adaattn, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     odd = odd_images(tmp_path)
-    style = imagejob.prepare_styles(adaattn, [odd["gray"]], 32)[odd["gray"]]
+    style = prepare_styles(adaattn, [odd["gray"]], 32)[odd["gray"]]
     picture = read_image(odd["rgba"])
-    result = imagejob.stylize_picture(adaattn, picture, [style], StyleChoice(styles=(), max_size=32))
+    result = image_runner.stylize_picture(adaattn, picture, [style], StyleChoice(styles=(), max_size=32))
     assert result.size == (32, 24) and result.alpha is not None and result.alpha.size == (32, 24)
     assert result.rgb.mode == "RGB"

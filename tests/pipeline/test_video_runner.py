@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stylize.cli.options import StyleChoice
 from stylize.errors import InputError, OutputError
 from stylize.media.video import EncodeSettings
 from stylize.metrics.temporal import measure_videos
+from stylize.pipeline.settings import StyleChoice
 from stylize.pipeline.temporal import TemporalSettings
 from stylize.pipeline.video_runner import VideoSettings, stylize_video_file
 from tests.clips import make_clip, read_clip

@@ -1,0 +1,59 @@
+"""The one loader of the pictures a user names: styles and masks (contents are read the same way).
+
+Every picture goes through `stylize.media.images.read_image` (EXIF orientation, the pixel limit,
+colour profiles, one list of suffixes), so a style photo is the same picture in `stylize image`,
+`batch`, `video` and `grid`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stylize.media.images import Picture, image_to_tensor, mask_to_tensor, read_image, resize_long_side
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from torch import Tensor
+
+    from stylize.stylizer import PreparedStyle, Stylizer
+
+
+def style_tensor(picture: Picture, style_size: int | None) -> Tensor:
+    """A style picture as the network takes it: long side `style_size` (None/0 keeps it), (1, 3, H, W) in [0, 1]."""
+    return image_to_tensor(resize_long_side(picture.rgb, style_size or None))
+
+
+def read_styles(paths: Sequence[str | Path], style_size: int | None, max_pixels: int | None = None) -> list[Tensor]:
+    """Style files as (1, 3, h, w) float32 tensors in [0, 1], long side `style_size` (None/0 keeps it).
+
+    Raises:
+        InputError: a file cannot be read (naming it).
+    """
+    return [style_tensor(read_image(path, max_pixels), style_size) for path in paths]
+
+
+def prepare_styles(
+    stylizer: Stylizer, paths: Sequence[Path], style_size: int | None, max_pixels: int | None = None
+) -> dict[Path, PreparedStyle]:
+    """Each distinct style file decoded and encoded once, for the whole run.
+
+    Raises:
+        InputError: a style file cannot be read (naming it).
+    """
+    prepared: dict[Path, PreparedStyle] = {}
+    for path in paths:
+        if path not in prepared:
+            prepared[path] = stylizer.prepare_style(read_styles([path], style_size, max_pixels)[0])
+    return prepared
+
+
+def read_masks(paths: Sequence[str | Path], max_pixels: int | None = None) -> list[Image.Image]:
+    """Mask images, decoded once; `mask_tensors` fits them to each content."""
+    return [read_image(path, max_pixels).rgb for path in paths]
+
+
+def mask_tensors(masks: Sequence[Image.Image], size: tuple[int, int]) -> list[Tensor] | None:
+    """Masks (white = that style) as (H, W) float32 tensors in [0, 1] at `size` (width, height); None for none."""
+    return [mask_to_tensor(mask, size) for mask in masks] if masks else None

@@ -1,0 +1,76 @@
+"""What a run is asked to do, as plain frozen dataclasses: the CLI builds them, the runners read them.
+
+Values are checked here, once, whoever builds them (the CLI, the Python API, a benchmark); a bad
+value is a `SetupError` naming the option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stylize.errors import SetupError
+from stylize.models.config import OFFICIAL_SEED
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which model to load, from where, on what (see `stylize.load_model`)."""
+
+    name: str = "adaattn"
+    weights: str | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    policy: str = "official"
+    seed: int = OFFICIAL_SEED
+
+
+@dataclass(frozen=True)
+class StyleChoice:
+    """What to apply and how.
+
+    Attributes:
+        styles: the style image files.
+        style_weights: interpolation weights, one per style (None: equal, or masks decide).
+        style_size: long side each style is resized to (0 keeps its size).
+        max_size: bound on the content's long side (0 keeps its size).
+        alpha: content-style trade-off in [0, 1] (1: full style).
+        preserve_color: keep the content's colours (luminance-only transfer).
+        masks: one content mask per style (white = where that style goes), or none.
+    """
+
+    styles: tuple[str, ...]
+    style_weights: tuple[float, ...] | None = None
+    style_size: int = 512
+    max_size: int = 0
+    alpha: float = 1.0
+    preserve_color: bool = False
+    masks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.masks and len(self.masks) != len(self.styles):
+            raise SetupError(
+                f"--mask: {len(self.masks)} masks for {len(self.styles)} styles: give one --mask per --style"
+            )
+        if self.style_weights is not None:
+            check_weights(self.style_weights, len(self.styles))
+        if not 0.0 <= self.alpha <= 1.0:
+            raise SetupError(f"--alpha: {self.alpha} is not in [0, 1]")
+
+
+def parse_weights(text: str | None, count: int) -> tuple[float, ...] | None:
+    """'0.7,0.3' -> (0.7, 0.3), checked against the number of styles."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise SetupError(f"--style-weights: {text!r} is not a comma-separated list of numbers") from None
+    return check_weights(values, count)
+
+
+def check_weights(values: tuple[float, ...], count: int) -> tuple[float, ...]:
+    if len(values) != count:
+        raise SetupError(f"--style-weights: {len(values)} weights for {count} styles")
+    if any(v < 0 for v in values) or sum(values) <= 0:
+        raise SetupError("--style-weights: weights must be non-negative and not all zero")
+    return values
