@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from stylize.errors import InputError, SetupError
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+from stylize.errors import SetupError
+from stylize.media.formats import IMAGE_EXTENSIONS
+from stylize.media.images import read_image, resize_long_side
 
 
 def list_images(folders: list[Path] | tuple[Path, ...]) -> list[Path]:
@@ -26,25 +26,20 @@ def list_images(folders: list[Path] | tuple[Path, ...]) -> list[Path]:
     for folder in folders:
         if not folder.is_dir():
             raise SetupError(f"{folder}: not a folder of images")
-        found += [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+        found += [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
     return sorted(found)
 
 
 def load_image(path: Path, long_side: int) -> Tensor:
-    """An image as (3, H, W) uint8 RGB, reduced (bicubic) so its long side is at most `long_side`."""
-    from PIL import Image, UnidentifiedImageError
+    """An image read as every user picture is (upright, pixel limit; `read_image`), as (3, H, W)
+    uint8 RGB, reduced (bicubic) so its long side is at most `long_side`.
 
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(path, f"cannot read the image ({exc})") from exc
-    w, h = image.size
-    if max(w, h) > long_side:
-        scale = long_side / max(w, h)
-        image = image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BICUBIC)
+    Raises:
+        InputError: naming the file.
+    """
     import numpy as np
 
+    image = resize_long_side(read_image(path).rgb, long_side, only_down=True)
     return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
 
 
