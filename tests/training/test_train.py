@@ -96,6 +96,25 @@ def test_a_resumed_run_draws_the_same_augmented_batch(data, tmp_path):
     assert not torch.equal(content, second)  # the second frame is another view
 
 
+def test_the_sample_sheet_shows_content_style_output_rows(data, tmp_path):
+    from stylize.training.trainer import Trainer
+
+    trainer = Trainer(config(data, tmp_path / "sheet", validation_pairs=2))
+    content, style = trainer.validation_pairs
+    output = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    sheet = trainer.sample_sheet(output)
+    assert sheet.shape == (3, 2 * 32 + 3 * 4, 3 * 32 + 4 * 4)
+    for row, pictures in enumerate(zip(content, style, output, strict=True)):
+        for column, picture in enumerate(pictures):
+            y, x = 4 + row * 36, 4 + column * 36
+            assert torch.equal(sheet[:, y : y + 32, x : x + 32], picture)
+    white = torch.ones_like(sheet, dtype=torch.bool)
+    for row in range(2):
+        for column in range(3):
+            white[:, 4 + row * 36 : 36 + row * 36, 4 + column * 36 : 36 + column * 36] = False
+    assert bool((sheet[white] == 1.0).all())
+
+
 def test_training_on_one_batch_lowers_the_loss(data, tmp_path):
     from stylize.training.data import CONTENT_AUGMENT, STYLE_AUGMENT
     from stylize.training.trainer import Trainer
