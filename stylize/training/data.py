@@ -2,7 +2,8 @@
 
 Every random choice (image, scale, position, flip, colour jitter, the video model's camera move)
 is drawn from a CPU `torch.Generator`, so a checkpoint that stores its state resumes the exact
-same sequence of batches. The pixel work runs on the training device.
+same sequence of batches. The pixel work (torchvision's functional transforms, which draw nothing
+themselves) runs on the training device.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
 from torch import Tensor
+from torchvision.transforms.v2 import InterpolationMode
 
-from stylize.errors import InputError, SetupError
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+from stylize.errors import SetupError
+from stylize.media.formats import IMAGE_EXTENSIONS
+from stylize.media.images import read_image, resize_long_side
 
 
 def list_images(folders: list[Path] | tuple[Path, ...]) -> list[Path]:
@@ -26,25 +28,20 @@ def list_images(folders: list[Path] | tuple[Path, ...]) -> list[Path]:
     for folder in folders:
         if not folder.is_dir():
             raise SetupError(f"{folder}: not a folder of images")
-        found += [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+        found += [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
     return sorted(found)
 
 
 def load_image(path: Path, long_side: int) -> Tensor:
-    """An image as (3, H, W) uint8 RGB, reduced (bicubic) so its long side is at most `long_side`."""
-    from PIL import Image, UnidentifiedImageError
+    """An image read as every user picture is (upright, pixel limit; `read_image`), as (3, H, W)
+    uint8 RGB, reduced (bicubic) so its long side is at most `long_side`.
 
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(path, f"cannot read the image ({exc})") from exc
-    w, h = image.size
-    if max(w, h) > long_side:
-        scale = long_side / max(w, h)
-        image = image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BICUBIC)
+    Raises:
+        InputError: naming the file.
+    """
     import numpy as np
 
+    image = resize_long_side(read_image(path).rgb, long_side, only_down=True)
     return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
 
 
@@ -56,8 +53,8 @@ class Augment:
         min_scale, max_scale: the crop is taken as if the image were resized to a short side of
             crop x s, s uniform in [min_scale, max_scale] (s = 1: the whole short side; 2: half of it).
         flip: horizontal flips with probability 1/2.
-        brightness, contrast, saturation: multiplicative jitter ranges 1 +- value.
-        hue: rotation of the chroma plane, +- value of a full turn.
+        brightness, contrast, saturation: jitter factors 1 +- value (torchvision's `adjust_*`).
+        hue: a shift of the HSV hue by +- value of a full turn (torchvision's `adjust_hue`).
         shift: the video model's second frame: camera translation, at most this fraction of the crop.
         zoom: the second frame's zoom, 1 +- value.
     """
@@ -105,11 +102,12 @@ class ImagePool:
         side = min(side, h, w)
         top = min(max(0.0, top), h - side)
         left = min(max(0.0, left), w - side)
+        # Rounded outward to whole source pixels: the region may show up to a pixel more than the square.
         y0, x0 = int(math.floor(top)), int(math.floor(left))
         y1, x1 = min(h, int(math.ceil(top + side))), min(w, int(math.ceil(left + side)))
-        region = image[:, y0:y1, x0:x1].float().div_(255.0)[None]
-        out = F.interpolate(region, size=(size, size), mode="bilinear", align_corners=False, antialias=side > size)
-        return out[0].clamp_(0.0, 1.0)
+        region = TF.crop(image, y0, x0, y1 - y0, x1 - x0).float().div_(255.0)
+        out = TF.resize(region, [size, size], InterpolationMode.BILINEAR, antialias=side > size)
+        return out.clamp_(0.0, 1.0)
 
     def sample(
         self, count: int, size: int, augment: Augment, generator: torch.Generator, pairs: bool = False
@@ -143,7 +141,7 @@ class ImagePool:
             for view_top, view_left, view_side in views:
                 crop = self.crop(index, view_top, view_left, view_side, size)
                 if flip:
-                    crop = crop.flip(-1)
+                    crop = TF.horizontal_flip(crop)
                 crops.append(_apply_jitter(crop, jitter))
             firsts.append(crops[0])
             if pairs:
@@ -170,22 +168,10 @@ def _draw_jitter(augment: Augment, generator: torch.Generator) -> tuple[float, f
     return around_one(augment.brightness), around_one(augment.contrast), around_one(augment.saturation), hue
 
 
-# RGB <-> YIQ: hue is a rotation of the (I, Q) plane.
-_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
-
-
 def _apply_jitter(image: Tensor, jitter: tuple[float, float, float, float]) -> Tensor:
-    """Brightness, contrast, saturation and hue on (3, H, W) in [0, 1]; the result is clamped."""
+    """Brightness, contrast, saturation and hue (in this order) on (3, H, W) in [0, 1], each clamped."""
     brightness, contrast, saturation, hue = jitter
-    x = image * brightness
-    grey = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]).mean()
-    x = (x - grey) * contrast + grey
-    luma = 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
-    x = (x - luma) * saturation + luma
-    if hue:
-        angle = 2 * math.pi * hue
-        cos, sin = math.cos(angle), math.sin(angle)
-        rotate = torch.tensor([[1.0, 0.0, 0.0], [0.0, cos, -sin], [0.0, sin, cos]])
-        matrix = (torch.linalg.inv(_YIQ) @ rotate @ _YIQ).to(x.device)
-        x = torch.einsum("ij,jhw->ihw", matrix, x)
-    return x.clamp(0.0, 1.0)
+    x = TF.adjust_brightness(image, brightness)
+    x = TF.adjust_contrast(x, contrast)
+    x = TF.adjust_saturation(x, saturation)
+    return TF.adjust_hue(x, hue) if hue else x

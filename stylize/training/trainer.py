@@ -287,15 +287,12 @@ class Trainer:
         return figures, output.float().clamp(0, 1)
 
     def sample_sheet(self, output: Tensor) -> Tensor:
-        """Rows of content | style | output with a white gap, (3, H, W) in [0, 1]."""
+        """Rows of content | style | output, 4 white pixels around and between them, (3, H, W) in [0, 1]."""
+        from torchvision.utils import make_grid
+
         content, style = self.validation_pairs
-        gap = 4
-        rows = []
-        for c, s, o in zip(content, style, output.to(content.device), strict=True):
-            white = torch.ones(3, c.shape[1], gap, device=c.device)
-            rows.append(torch.cat([c, white, s, white, o], dim=2))
-            rows.append(torch.ones(3, gap, rows[-1].shape[2], device=c.device))
-        return torch.cat(rows[:-1], dim=1).cpu()
+        tiles = torch.stack([content, style, output.to(content.device)], dim=1).flatten(0, 1)
+        return make_grid(tiles, nrow=3, padding=4, pad_value=1.0).cpu()
 
     def write_samples(self) -> dict[str, float]:
         from stylize.media.images import tensor_to_image

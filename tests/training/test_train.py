@@ -76,6 +76,45 @@ def test_resuming_repeats_the_uninterrupted_run_exactly(data, tmp_path):
     assert checkpoint["step"] == 4 and set(checkpoint["model"]) == {"transformer", "decoder"}
 
 
+def test_a_resumed_run_draws_the_same_augmented_batch(data, tmp_path):
+    from stylize.training.data import CONTENT_AUGMENT, STYLE_AUGMENT
+    from stylize.training.trainer import Trainer
+
+    torch.set_num_threads(1)
+    cfg = config(data, tmp_path / "run")
+    before = Trainer(cfg)
+    before.train_step()  # the generator is somewhere in the middle of its stream
+    before.save_checkpoint()
+    content, second = before.content.sample(2, 32, CONTENT_AUGMENT, before.generator, pairs=True)
+    style = before.style.sample(2, 32, STYLE_AUGMENT, before.generator)
+    after = Trainer(cfg)
+    assert after.resumed
+    content_again, second_again = after.content.sample(2, 32, CONTENT_AUGMENT, after.generator, pairs=True)
+    style_again = after.style.sample(2, 32, STYLE_AUGMENT, after.generator)
+    assert torch.equal(content, content_again) and torch.equal(second, second_again)
+    assert torch.equal(style, style_again)
+    assert not torch.equal(content, second)  # the second frame is another view
+
+
+def test_the_sample_sheet_shows_content_style_output_rows(data, tmp_path):
+    from stylize.training.trainer import Trainer
+
+    trainer = Trainer(config(data, tmp_path / "sheet", validation_pairs=2))
+    content, style = trainer.validation_pairs
+    output = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    sheet = trainer.sample_sheet(output)
+    assert sheet.shape == (3, 2 * 32 + 3 * 4, 3 * 32 + 4 * 4)
+    for row, pictures in enumerate(zip(content, style, output, strict=True)):
+        for column, picture in enumerate(pictures):
+            y, x = 4 + row * 36, 4 + column * 36
+            assert torch.equal(sheet[:, y : y + 32, x : x + 32], picture)
+    white = torch.ones_like(sheet, dtype=torch.bool)
+    for row in range(2):
+        for column in range(3):
+            white[:, 4 + row * 36 : 36 + row * 36, 4 + column * 36 : 36 + column * 36] = False
+    assert bool((sheet[white] == 1.0).all())
+
+
 def test_training_on_one_batch_lowers_the_loss(data, tmp_path):
     from stylize.training.data import CONTENT_AUGMENT, STYLE_AUGMENT
     from stylize.training.trainer import Trainer
