@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from stylize.cli.options import model_options, parse_seconds, style_options
-from stylize.media.video import CODECS
+from stylize.media.video.codecs import CODECS
 from stylize.pipeline.temporal import TEMPORAL_MODES, TemporalSettings
 
 EPILOG = """\b
@@ -72,7 +72,7 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     """
     from stylize.cli.console import err_console, print_note, print_warning
     from stylize.cli.options import ModelChoice, StyleChoice, load_stylizer
-    from stylize.media.video import EncodeSettings
+    from stylize.media.video.codecs import EncodeSettings
     from stylize.pipeline.video_runner import VideoSettings, load_style_images, stylize_video_file
 
     duration = parse_seconds(options["duration"], "--duration")
@@ -89,7 +89,8 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     style_choice = StyleChoice.from_options(options)
 
     # Check everything cheap before loading the model: output name and codec, the input, styles.
-    from stylize.media.video import check_decodable, plan_output
+    from stylize.media.video.codecs import plan_output
+    from stylize.media.video.reader import check_decodable
 
     plan_output(output, settings.encode)
     info = check_decodable(input_path, settings.start, settings.duration)

@@ -20,7 +20,10 @@ import numpy as np
 from stylize.errors import InputError, OutputError
 from stylize.media.atomic import atomic_path
 from stylize.media.images import fit_long_side
-from stylize.media.video import AudioPacket, EncodeSettings, VideoReader, VideoWriter, even_size, plan_output, probe
+from stylize.media.video.codecs import EncodeSettings, even_size, plan_output
+from stylize.media.video.probe import probe
+from stylize.media.video.reader import AudioPacket, VideoReader
+from stylize.media.video.writer import VideoWriter
 from stylize.pipeline.temporal import TemporalSettings, TemporalState, smooth
 
 if TYPE_CHECKING:

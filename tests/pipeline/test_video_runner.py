@@ -7,7 +7,7 @@ import pytest
 
 from stylize.cli.options import StyleChoice
 from stylize.errors import InputError, OutputError
-from stylize.media.video import EncodeSettings
+from stylize.media.video.codecs import EncodeSettings
 from stylize.metrics.temporal import measure_videos
 from stylize.pipeline.temporal import TemporalSettings
 from stylize.pipeline.video_runner import VideoSettings, stylize_video_file
