@@ -48,13 +48,17 @@ class VideoInfo:
         fps: the average frame rate (timing itself is carried by timestamps).
         time_base: the unit of the video timestamps, in seconds.
         frames: the frame count the header gives; 0 where it gives none.
-        duration: seconds, where known.
+        duration: seconds, where known: the video stream's own, else the container's.
         rotate_tag: the legacy `rotate` metadata tag (degrees clockwise), 0 where absent.
         sample_aspect_ratio: the pixel aspect ratio; None where unset (square).
         audio: the audio streams.
         color: the colour description.
         codec: the video codec's name.
         format: the container format.
+        video_end: when the video stream's last frame ends, in seconds on its timestamps' clock (its
+            start time plus its duration), where the stream itself says (an MP4 index, MPEG-TS
+            timestamps); None where only the container's duration is known, which can include a
+            longer sound track or be a guess from the bit rate.
     """
 
     path: Path
@@ -70,6 +74,7 @@ class VideoInfo:
     color: ColorInfo
     codec: str
     format: str
+    video_end: float | None = None
 
     def expected_frames(self, start: float = 0.0, duration: float | None = None) -> int | None:
         """About how many frames a range holds (for progress); None where unknown."""
@@ -135,9 +140,10 @@ def describe(container: av.container.InputContainer, path: Path) -> VideoInfo:
     cc = stream.codec_context
     time_base = stream.time_base or Fraction(1, 90000)
     fps = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
-    duration = None
+    duration = video_end = None
     if stream.duration is not None:
         duration = float(stream.duration * time_base)
+        video_end = float((stream.start_time or 0) * time_base) + duration
     elif container.duration is not None:
         duration = container.duration / 1_000_000
     try:
@@ -159,6 +165,7 @@ def describe(container: av.container.InputContainer, path: Path) -> VideoInfo:
         color=ColorInfo(cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range),
         codec=cc.name,
         format=fmt,
+        video_end=video_end,
     )
 
 
