@@ -64,11 +64,8 @@ class OutOfMemory(StylizeError):
 
 
 def reason(exc: BaseException) -> str:
-    """An exception as a short phrase for a one-line report: an OS error's own words (lower case,
-    "permission denied"), else the first line of its message (up to any "; details"), else its type."""
-    if isinstance(exc, OSError) and exc.strerror:
-        text = exc.strerror.lower()
-    else:
-        lines = str(exc).strip().splitlines()
-        text = lines[0].split(";")[0].strip().rstrip(".") if lines else ""
-    return text[:160] or type(exc).__name__
+    """An exception in a few words for a one-line report: an OS error's own words, else the first
+    clause of its message's first line (up to "; details", without a final period), else its type."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
+    first = text.splitlines()[0].split(";")[0].strip().rstrip(".") if text else ""
+    return first[:160] or type(exc).__name__

@@ -156,3 +156,31 @@ def make_audio_only(path: Path) -> Path:
         container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
+
+
+def damaged_copy(src: Path, dst: Path, *, frames: int, mid_packet: bool = False) -> Path:
+    """A copy of `src` (an MP4 with its index first: `movflags=+faststart`) cut short after the data of
+    its first `frames` video frames; with `mid_packet`, cut in the middle of the next frame's data.
+
+    The index still lists every frame, so the header promises more frames than decode.
+    """
+    import av
+
+    with av.open(str(src)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size]
+    pos, size = packets[frames]
+    dst.write_bytes(src.read_bytes()[: pos + (size // 2 if mid_packet else 0)])
+    return dst
+
+
+def garbled_copy(src: Path, dst: Path, *, frame: int) -> Path:
+    """A copy of `src` whose `frame`-th video frame's data is overwritten with bytes no decoder accepts;
+    the container is intact, so only decoding finds the damage."""
+    import av
+
+    with av.open(str(src)) as container:
+        pos, size = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size][frame]
+    data = bytearray(src.read_bytes())
+    data[pos + 4 : pos + size] = b"\x55" * (size - 4)  # (the first 4 bytes: the NAL unit's length, kept)
+    dst.write_bytes(bytes(data))
+    return dst

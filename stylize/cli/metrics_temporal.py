@@ -68,7 +68,7 @@ def temporal(
     """Temporal consistency (warping error) and style strength of OUTPUT_VIDEO, stylised from INPUT_VIDEO."""
     from stylize.cli.console import err_console, print_warning
     from stylize.cli.options import load_stylizer, model_choice_of, parse_seconds
-    from stylize.media.video import probe
+    from stylize.media.video.probe import probe
     from stylize.metrics.temporal import measure_videos
 
     input_start = parse_seconds(start, "--start") or 0.0

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from stylize.cli.options import is_quiet, model_options, parse_seconds, style_options
-from stylize.media.video import CODECS
+from stylize.media.video.codecs import CODECS
 from stylize.pipeline.temporal import TEMPORAL_MODES, TemporalSettings
 
 EPILOG = """\b
@@ -72,7 +72,7 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     """
     from stylize.cli.console import ProgressBar, err_console, print_note, print_warning
     from stylize.cli.options import load_stylizer, model_choice_of, style_choice_of
-    from stylize.media.video import EncodeSettings
+    from stylize.media.video.codecs import EncodeSettings
     from stylize.pipeline.pictures import read_styles
     from stylize.pipeline.video_runner import VideoSettings, stylize_video_file
 
@@ -91,7 +91,8 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
 
     # Check everything cheap before loading the model: output name and codec, the input, styles.
     from stylize.media.atomic import check_writable
-    from stylize.media.video import check_decodable, plan_output
+    from stylize.media.video.codecs import plan_output
+    from stylize.media.video.reader import check_decodable
 
     plan_output(output, settings.encode)
     check_writable(output)

@@ -276,7 +276,8 @@ def measure_videos(
     """
     import torch
 
-    from stylize.media.video import Frame, VideoReader, probe
+    from stylize.media.video.probe import probe
+    from stylize.media.video.reader import Frame, VideoReader
 
     info_out = probe(output_path)
     info_in = probe(input_path)

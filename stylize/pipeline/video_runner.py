@@ -4,6 +4,10 @@ Data walks one way: the reader decodes frames (and passes audio packets on), the
 each frame with styles prepared once, temporal smoothing blends it with the previous output, the
 writer encodes it with the input frame's timestamp. The output is written to a temporary file
 next to the destination and renamed at the end, so an error or Ctrl-C leaves no broken file.
+
+A damaged input is an error, never a shorter output: a file cut off before the frames its
+header promises fails before any frame is stylised, one whose data turns out corrupt while
+decoding fails then, and in both cases no output is left.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import numpy as np
 from stylize.errors import OutputError
 from stylize.media.atomic import atomic_path
 from stylize.media.images import fit_long_side
-from stylize.media.video import AudioPacket, EncodeSettings, VideoReader, VideoWriter, even_size, plan_output, probe
+from stylize.media.video.codecs import EncodeSettings, even_size, plan_output
+from stylize.media.video.reader import AudioPacket, VideoReader, check_complete
+from stylize.media.video.writer import VideoWriter
 from stylize.pipeline.pictures import mask_tensors, read_masks
 from stylize.pipeline.temporal import TemporalSettings, TemporalState, smooth
 
@@ -33,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # on_progress(frames done, frames expected or None)
-Progress = Callable[[int, "int | None"], None]
+OnFrame = Callable[[int, "int | None"], None]
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class VideoResult:
         seconds: wall-clock time of the run.
         size: (width, height) of the stylised frames.
         audio: what happened to each audio stream ("audio copied (aac)", ...).
-        warnings: things the user should know (a damaged input, padding, audio re-encoded).
+        warnings: things the user should know (padding, audio re-encoded, timestamps fixed).
     """
 
     output: Path
@@ -87,7 +93,7 @@ def stylize_video_file(
     src: Path,
     dst: Path,
     choice: StyleChoice,
-    on_progress: Progress | None = None,
+    on_progress: OnFrame | None = None,
     settings: VideoSettings | None = None,
 ) -> VideoResult:
     """Stylise a video file into `dst`, keeping its frame count, timing, rotation and audio.
@@ -107,7 +113,8 @@ def stylize_video_file(
         A `VideoResult`.
 
     Raises:
-        InputError: the input is no usable video (or a mask cannot be read).
+        InputError: the input is no usable video or is damaged ("clip.mp4: damaged: 1 of 795
+            frames in the file"), or a mask cannot be read.
         OutputError: the output cannot be written.
         SetupError: the codec, CRF, preset or pixel format does not fit.
     """
@@ -115,7 +122,7 @@ def stylize_video_file(
     src, dst = Path(src), Path(dst)
     began = time.perf_counter()
     plan = plan_output(dst, settings.encode)
-    info = probe(src)
+    info = check_complete(src, settings.start, settings.duration)
     if dst.exists() and dst.resolve() == src.resolve():
         raise OutputError(dst, "is the input file", hint="choose another output name")
     height, width = fit_long_side(info.height, info.width, choice.max_size or None)

@@ -308,6 +308,23 @@ def test_video_inputs_are_routed_to_the_video_pipeline(tmp_path: Path, styles: P
     assert Image.open(out / "still__wave.png").size == (40, 32)
 
 
+def test_a_damaged_video_fails_alone(tmp_path: Path, styles: Path, fast: list[str]) -> None:
+    from tests.clips import damaged_copy, make_clip
+
+    inputs = tmp_path / "mixed"
+    rgb(inputs / "still.png", 40, 32, seed=1)
+    make_clip(inputs / "good.mp4", width=48, height=32, frames=4)
+    src = make_clip(tmp_path / "whole.mp4", width=48, height=32, frames=12, options={"movflags": "+faststart"})
+    cut = damaged_copy(src, inputs / "cut.mp4", frames=1)
+    out = tmp_path / "out"
+    result = invoke(["batch", inputs, "-s", styles / "wave.jpg", "-o", out, *fast])
+    assert result.exit_code == 1
+    failed = [line for line in result.stderr.splitlines() if "failed:" in line]
+    assert len(failed) == 1 and failed[0].endswith(f"failed: {cut}: damaged: 1 of 12 frames in the file"), failed
+    assert sorted(outputs(out)) == ["good__wave.mp4", "still__wave.png"]
+    assert leftovers(tmp_path) == []
+
+
 def test_out_of_memory_fails_that_input_only_with_what_fits(
     photos: Path, styles: Path, tmp_path: Path, fast: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

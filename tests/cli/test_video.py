@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -12,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from stylize.cli.main import cli
-from tests.clips import make_audio_only, make_clip, moving_frames, read_clip
+from tests.clips import damaged_copy, garbled_copy, make_audio_only, make_clip, moving_frames, read_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,16 +89,21 @@ def test_index_without_picture_data(tmp_path, style, parity_weights):
     assert "out.mp4" not in files(tmp_path) and not [n for n in files(tmp_path) if "partial" in n]
 
 
-def test_corrupt_tail_is_stylised_as_far_as_it_decodes(tmp_path, style, parity_weights):
+def test_damaged_video_exits_1_with_one_line_and_leaves_nothing(tmp_path, style, parity_weights):
     src = make_clip(tmp_path / "in.mp4", frames=16, options={"movflags": "+faststart"})
-    data = src.read_bytes()
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(data[: int(len(data) * 0.7)])
+    cut = damaged_copy(src, tmp_path / "clip.mp4", frames=1)  # its header lists 16 frames
+    garbled = garbled_copy(src, tmp_path / "garbled.mp4", frame=8)
+    src.unlink()
     result = video(cut, tmp_path / "out.mp4", style, parity_weights)
-    assert result.exit_code == 0, result.output
-    assert "warning:" in result.stderr and "truncated" in result.stderr
-    decoded = len(read_clip(tmp_path / "out.mp4")["frames"])
-    assert 0 < decoded < 16 and f"{decoded} frames" in result.stderr
+    assert_one_line_error(result, cut, "damaged: 1 of 16 frames in the file")
+    assert result.stderr.strip() == f"error: {cut}: damaged: 1 of 16 frames in the file"
+    result = video(garbled, tmp_path / "out.mp4", style, parity_weights)  # found while decoding, after loading
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    expected = rf"error: {re.escape(str(garbled))}: damaged: the decoder failed after \d+ of 16 frames \(.+\)"
+    assert len(errors) == 1 and re.fullmatch(expected, errors[0]), errors
+    assert result.stderr.strip().splitlines()[-1] == errors[0] and "Traceback" not in result.stderr
+    assert files(tmp_path) == ["clip.mp4", "garbled.mp4", "style.png"]  # no output, no temporary file
 
 
 def test_an_exif_rotated_style_is_used_upright_as_by_stylize_image(tmp_path, parity_weights):
@@ -241,10 +247,13 @@ def test_subprocess_exit_codes(tmp_path, style, parity_weights):
     assert proc.stderr.strip().splitlines() == [
         f"error: {bad}: not a video file (Invalid data found when processing input)"
     ]
-    src = make_clip(tmp_path / "in.mp4", frames=3)
-    args = [sys.executable, "-m", "stylize", "--quiet", "video", str(src), "-s", str(style)]
-    args += ["-o", str(tmp_path / "out.mp4"), "--weights", str(parity_weights), "--style-size", "64", "--device", "cpu"]
-    proc = subprocess.run(args, capture_output=True, text=True, env=subprocess_env())
-    assert proc.returncode == 0, proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert len(read_clip(tmp_path / "out.mp4")["frames"]) == 3
+    src = make_clip(tmp_path / "in.mp4", frames=8, options={"movflags": "+faststart"})
+    cut = damaged_copy(src, tmp_path / "cut.mp4", frames=1)
+    for clip, code in ((src, 0), (cut, 1)):
+        args = [sys.executable, "-m", "stylize", "--quiet", "video", str(clip), "-s", str(style)]
+        args += ["-o", str(tmp_path / f"out_{clip.name}"), "--weights", str(parity_weights), "--style-size", "64"]
+        proc = subprocess.run([*args, "--device", "cpu"], capture_output=True, text=True, env=subprocess_env())
+        assert proc.returncode == code, proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"error: {cut}: damaged: 1 of 8 frames in the file"]
+    assert len(read_clip(tmp_path / "out_in.mp4")["frames"]) == 8 and not (tmp_path / "out_cut.mp4").exists()

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from stylize.errors import InputError, OutputError
-from stylize.media.video import EncodeSettings
+from stylize.media.video.codecs import EncodeSettings
 from stylize.metrics.temporal import measure_videos
 from stylize.pipeline.settings import StyleChoice
 from stylize.pipeline.temporal import TemporalSettings
 from stylize.pipeline.video_runner import VideoSettings, stylize_video_file
-from tests.clips import make_clip, read_clip
+from tests.clips import damaged_copy, garbled_copy, make_clip, read_clip
 from tests.conftest import smooth_image
 
 CHOICE = StyleChoice(styles=("style.png",), style_size=64)
@@ -120,6 +120,33 @@ def test_bad_input_leaves_no_file(tmp_path, video_model, style):
     with pytest.raises(OutputError, match="is the input file"):
         stylize_video_file(video_model, [style], src, src, CHOICE)
     assert leftovers(tmp_path, {"bad.mp4", "in.mp4"}) == []
+
+
+def test_a_cut_input_fails_before_any_frame_and_leaves_no_file(tmp_path, video_model, style):
+    src = make_clip(tmp_path / "in.mp4", frames=12, options={"movflags": "+faststart"})
+    cut = damaged_copy(src, tmp_path / "clip.mp4", frames=1)
+    done = []
+    with pytest.raises(InputError) as error:
+        stylize_video_file(
+            video_model, [style], cut, tmp_path / "out.mp4", CHOICE, on_progress=lambda n, _: done.append(n)
+        )
+    assert str(error.value) == f"{cut}: damaged: 1 of 12 frames in the file"
+    assert done == []  # known before any frame was stylised
+    assert leftovers(tmp_path, {"in.mp4", "clip.mp4"}) == []
+
+
+def test_corrupt_data_found_while_decoding_leaves_no_file(tmp_path, video_model, style):
+    src = make_clip(tmp_path / "in.mp4", frames=12, options={"movflags": "+faststart"})
+    bad = garbled_copy(src, tmp_path / "clip.mp4", frame=6)
+    (tmp_path / "out.mp4").write_bytes(b"keep me")
+    done = []
+    with pytest.raises(InputError, match=r"clip.mp4: damaged: the decoder failed after \d+ of 12 frames"):
+        stylize_video_file(
+            video_model, [style], bad, tmp_path / "out.mp4", CHOICE, on_progress=lambda n, _: done.append(n)
+        )
+    assert 0 < len(done) <= 6  # the fault stopped the run where it was found
+    assert (tmp_path / "out.mp4").read_bytes() == b"keep me"  # nothing partial at the output path
+    assert leftovers(tmp_path, {"in.mp4", "clip.mp4", "out.mp4"}) == []
 
 
 def test_masks_and_two_styles(tmp_path, video_model, style):
