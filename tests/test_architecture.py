@@ -53,3 +53,37 @@ def test_no_library_module_imports_the_command_line_even_inside_a_function() -> 
         if path.relative_to(PACKAGE).parts[0] not in ("cli", "__main__.py")
     }
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+# What each part of the package may import from the rest (docs/architecture.md); `errors` and
+# `_version` are open to all, and a part may always import itself.
+ALLOWED = {
+    "stylize": {"device", "models", "stylizer", "weights"},  # the public API
+    "cli": {"*"},
+    "pipeline": {"device", "media", "models", "stylizer", "weights"},
+    "stylizer": {"device", "media", "models", "weights"},
+    "device": set(),
+    "errors": set(),
+    "_version": set(),
+    "media": set(),
+    "models": set(),
+    "weights": {"media.atomic", "models"},
+    "metrics": {"device", "media", "models", "pipeline.flow", "stylizer", "weights"},
+    "training": {"device", "media", "models", "weights"},
+    "__main__": {"cli"},
+}
+
+
+def test_each_part_imports_only_what_the_architecture_allows() -> None:
+    crossings = set()
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        part = "stylize" if parts == ("__init__",) else parts[0]
+        allowed = ALLOWED[part] | {part, "errors", "_version"}
+        for name in imported_names(path):
+            if name == "stylize" or not name.startswith("stylize."):
+                continue
+            target = name.split(".")[1:3]
+            if "*" not in allowed and target[0] not in allowed and ".".join(target) not in allowed:
+                crossings.add(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    assert sorted(crossings) == []
