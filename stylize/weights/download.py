@@ -27,8 +27,9 @@ from urllib.parse import urlsplit
 
 from stylize._version import __version__
 from stylize.errors import WeightsError
-from stylize.weights.files import FileRef, check_archive, hash_ref, verify
+from stylize.weights.checkpoint import digests, verify
 from stylize.weights.install import Placed, destination, place
+from stylize.weights.locate import FileRef, check_archive
 from stylize.weights.registry import ModelSpec, Source, WeightFile
 
 MIRROR_ENV = "STYLIZE_WEIGHTS_MIRROR"
@@ -164,7 +165,7 @@ def present(spec: ModelSpec, wf: WeightFile, target: Path) -> bool:
     dst = destination(target, spec, wf)
     if not dst.is_file():
         return False
-    return not wf.digests or verify(wf, hash_ref(FileRef(dst))).status == "verified"
+    return not wf.digests or verify(wf, digests(FileRef(dst))).status == "verified"
 
 
 def fetch(
@@ -187,9 +188,7 @@ def fetch(
         WeightsError: a file could not be downloaded from any source, or does not match the
             registry's digest (the bad download is removed).
     """
-    from stylize.models import NETWORKS
-
-    net = NETWORKS[spec.name]()
+    net = spec.build()
     downloads = target / DOWNLOADS
     placed: list[Placed] = []
     archives: set[Path] = set()
