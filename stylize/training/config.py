@@ -17,7 +17,7 @@ class TrainConfig:
     """A training run.
 
     Attributes:
-        model: "adaattn", "adaattn-video" or "stya2k".
+        model: a name in `stylize.weights.registry.MODELS`.
         content, style: folders of training images (searched recursively).
         out: the run folder (checkpoint, exported weights, samples, log).
         steps: stop after this many optimiser steps (0: no step limit).

