@@ -1,23 +1,21 @@
-"""Packaging: the metadata is in setup.cfg; here only stylize's own trained weights, which live in
-weights/stylize/ of the checkout and go to <prefix>/share/stylize/weights/stylize/ in a wheel, so an
-installed stylize finds them too (`stylize.weights.bundled`)."""
+"""Packaging: the metadata is in setup.cfg; here the packages, among them stylize's own trained weights.
 
-from pathlib import Path
+They live in weights/stylize/ of the checkout, beside their model cards, and are packaged as the
+data of `stylize.weights.bundled`, so they travel inside the installed package whatever the install
+(a venv, `pip install --user`, `--target`, `--prefix`); `stylize.weights.paths.bundled_root`
+finds them there, or in the checkout when stylize runs from one.
+"""
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
-BUNDLED = Path("weights") / "stylize"
+BUNDLED_PACKAGE = "stylize.weights.bundled"
 
-
-def bundled_weights() -> list[tuple[str, list[str]]]:
-    folders = [BUNDLED, *sorted(p for p in BUNDLED.iterdir() if p.is_dir())] if BUNDLED.is_dir() else []
-    entries = []
-    for folder in folders:
+setup(
+    packages=[*find_packages(include=["stylize", "stylize.*"]), BUNDLED_PACKAGE],
+    package_dir={BUNDLED_PACKAGE: "weights/stylize"},
+    package_data={
+        "stylize": ["weights/*.json"],
         # The derived encoder (vgg_normalised.pth, git-ignored) is made at run time, never shipped.
-        files = sorted(str(p) for p in folder.iterdir() if p.name.startswith(("latest_net_", "MODEL_CARD", "LICENSE")))
-        if files:
-            entries.append((str(Path("share/stylize") / folder), files))
-    return entries
-
-
-setup(data_files=bundled_weights())
+        BUNDLED_PACKAGE: ["LICENSE.md", "*/latest_net_*.pth", "*/MODEL_CARD.md"],
+    },
+)

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from stylize.errors import WeightsError
-    from stylize.weights.files import resolve
+    from stylize.weights.locate import resolve
     from stylize.weights.registry import get_spec
 
     photos = sorted((HERE / "photos").glob("*.jpg"))

@@ -65,8 +65,8 @@ def check(models: list[str], weights: Path) -> None:
     import torch
 
     from stylize.models.config import Compute
-    from stylize.weights.bundled import bundled_files
-    from stylize.weights.files import load_network
+    from stylize.weights.checkpoint import load_network
+    from stylize.weights.locate import bundled_files
     from stylize.weights.registry import get_spec
 
     for model in models:

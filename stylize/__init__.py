@@ -47,7 +47,8 @@ def load_model(
     """
     from stylize.device import resolve_device, resolve_precision
     from stylize.stylizer import Stylizer
-    from stylize.weights.files import load_network, resolve
+    from stylize.weights.checkpoint import load_network
+    from stylize.weights.locate import resolve
     from stylize.weights.registry import get_spec
 
     spec = get_spec(name)

@@ -65,7 +65,13 @@ class OutOfMemory(StylizeError):
 
 def reason(exc: BaseException) -> str:
     """An exception in a few words for a one-line report: an OS error's own words, else the first
-    clause of its message's first line (up to "; details", without a final period), else its type."""
-    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
+    clause of its message's first line (up to "; details", without a final period), else its type.
+
+    The operating system's words are lower-cased ("permission denied"): they follow a colon in our
+    messages. A library's own OSError subclass (FFmpeg's) keeps its wording.
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower() if type(exc).__module__ == "builtins" else exc.strerror
+    text = str(exc).strip()
     first = text.splitlines()[0].split(";")[0].strip().rstrip(".") if text else ""
     return first[:160] or type(exc).__name__

@@ -27,7 +27,7 @@ from stylize.weights.registry import ModelSpec
 if TYPE_CHECKING:
     from PIL import Image
 
-    from stylize.weights.files import Verification
+    from stylize.weights.checkpoint import Verification
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ def test_demo_writes_sheets_and_outputs(parity_weights: Path, tmp_path: Path) ->
 
 
 def test_demo_without_weights_says_so(tmp_path: Path) -> None:
-    from stylize.weights.bundled import bundled_files
+    from stylize.weights.locate import bundled_files
     from stylize.weights.registry import get_spec
 
     if bundled_files(get_spec("adaattn")) is not None:

@@ -12,7 +12,8 @@ from stylize.models.adaattn import AdaAttN, sample_positions
 from stylize.models.common import AttnMemory, KeySource
 from stylize.models.config import Compute
 from stylize.models.reference import adaattn_layer, reference_forward
-from stylize.weights.files import FileRef, read_state_dict
+from stylize.weights.checkpoint import read_state_dict
+from stylize.weights.locate import FileRef
 from tests.conftest import PARITY, parity_input
 
 MEAN_TOL = 5e-4  # mean |d| / std of the golden output

@@ -17,8 +17,7 @@ def models(weights: str | None) -> None:
     from rich.table import Table
 
     from stylize.cli.console import out_console
-    from stylize.weights.bundled import bundled_files
-    from stylize.weights.files import survey
+    from stylize.weights.locate import bundled_files, survey
     from stylize.weights.registry import MODELS
 
     table = Table(title="models", title_justify="left")

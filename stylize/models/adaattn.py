@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std, mvn, scores, softmax_
+from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_std, mvn, scores, shallow_key, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder, VideoDecoder
 from stylize.models.kernels.fused import merge_deep
-from stylize.models.network import Outputs, StyleMemory, StyleNetwork
+from stylize.models.network import Outputs, StyleMemory, StyleNetwork, float32_attention
 from stylize.models.sizing import iter_chunks, rows_per_chunk
 from stylize.models.vgg import Encoded
 
@@ -122,6 +122,34 @@ def style_key(style: Encoded, layer: int) -> Tensor:
     return torch.cat([mvn(part) for part in key_parts(style, layer)], dim=1)
 
 
+def adaattn_layer(
+    module: AdaAttN, content: Tensor, style: Tensor, content_key: Tensor, style_key: Tensor, seed: int
+) -> Tensor:
+    """One official AdaAttN (or cosine `AttnAdaINCos`) call on whole tensors."""
+    queries, keys, values = module.f(content_key), module.g(style_key), module.h(style)
+    n, _, hs, ws = keys.shape
+    keys = keys.view(n, -1, hs * ws)
+    values = values.view(n, -1, hs * ws)
+    if hs * ws > module.max_sample:
+        index = sample_positions(hs * ws, module.max_sample, seed).to(keys.device)
+        keys, values = keys[:, :, index], values[:, :, index]
+    values = values.transpose(1, 2)
+    _, _, h, w = queries.shape
+    queries = queries.view(n, -1, h * w).permute(0, 2, 1)
+    scores = torch.bmm(queries, keys)
+    if module.cosine:
+        scores = scores / (queries.norm(dim=-1, keepdim=True) + EPS) / (keys.norm(dim=1, keepdim=True) + EPS)
+        scores = torch.relu(scores + 1.0)
+        attn = scores / (scores.sum(dim=-1, keepdim=True) + EPS)
+    else:
+        attn = torch.softmax(scores, dim=-1)
+    mean = torch.bmm(attn, values)
+    std = torch.sqrt(torch.relu(torch.bmm(attn, values**2) - mean**2))
+    mean = mean.view(n, h, w, -1).permute(0, 3, 1, 2)
+    std = std.view(n, h, w, -1).permute(0, 3, 1, 2)
+    return std * mvn(content) + mean
+
+
 class Transformer(nn.Module):
     """relu4_1 and relu5_1 attention merged by a 3x3 conv (official `Transformer`, 14 keys)."""
 
@@ -173,6 +201,18 @@ class AdaAttNNet(StyleNetwork):
         merged = self.transformer.merge(outputs[3], outputs[4], fused=True)
         return self.decoder.decode(merged, outputs[2], compute.band_pixels)
 
+    def official_forward(self, content: list[Tensor], style: list[Tensor], seed: int) -> Tensor:
+        cf = [f.float() for f in content[: self.depth]]
+        sf = [f.float() for f in style[: self.depth]]
+
+        def layer(module: AdaAttN, i: int) -> Tensor:
+            with float32_attention(cf[i].device):
+                return adaattn_layer(module, cf[i], sf[i], shallow_key(cf, i), shallow_key(sf, i), seed)
+
+        skip = layer(self.adaattn_3, 2)
+        t = self.transformer
+        return self.decoder(t.merge(layer(t.attn_adain_4_1, 3), layer(t.attn_adain_5_1, 4)), skip)
+
 
 class AdaAttNVideoNet(StyleNetwork):
     """The released AdaAttN video model: cosine attention at relu3_1 and a relu3_1 decoder."""
@@ -195,3 +235,10 @@ class AdaAttNVideoNet(StyleNetwork):
 
     def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
         return self.decoder.decode(outputs[2], compute.band_pixels)
+
+    def official_forward(self, content: list[Tensor], style: list[Tensor], seed: int) -> Tensor:
+        cf = [f.float() for f in content[: self.depth]]
+        sf = [f.float() for f in style[: self.depth]]
+        with float32_attention(cf[2].device):
+            out = adaattn_layer(self.transformer, cf[2], sf[2], shallow_key(cf, 2), shallow_key(sf, 2), seed)
+        return self.decoder(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from stylize.models.config import Compute
@@ -20,7 +21,8 @@ class StyleNetwork(nn.Module):
 
     Subclasses set `multiple` (content sides must be multiples of it), `style_multiple` (the
     same for styles), `depth` (encoder layers used) and `attention_layers`, and implement the
-    three steps below. A content batch of N may share a style of batch 1.
+    three steps below and `official_forward`. A content batch of N may share a style of batch 1.
+    The model's entry in `stylize.weights.registry` names the subclass.
     """
 
     multiple: int
@@ -45,6 +47,21 @@ class StyleNetwork(nn.Module):
     def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
         raise NotImplementedError
 
+    def official_forward(self, content: list[Tensor], style: list[Tensor], seed: int) -> Tensor:
+        """The decoder output (N, 3, H, W), unclamped, computed as the released code does, on whole tensors.
+
+        The yardstick of the banded path (`stylize.models.reference`) and, being differentiable, what
+        training runs. Attention runs in float32 with autocast off (`float32_attention`); the merge
+        conv and the decoder follow the caller's autocast.
+
+        Args:
+            content, style: encoder features [relu1_1, ...] (at least `depth` layers), (N, C, h, w)
+                each; a style of batch N (one style per content).
+            seed: seed of the official style-key sample (used where a layer has more positions than
+                its module samples).
+        """
+        raise NotImplementedError
+
     def content_outputs(self, content: Encoded) -> Outputs:
         """What `attend` would give with no style at all: the content's own features.
 
@@ -57,3 +74,9 @@ class StyleNetwork(nn.Module):
         compute = compute or Compute()
         memory = self.remember_style(self.encode(style, compute), compute)
         return self.decode(self.attend(self.encode(content, compute), memory, compute), compute)
+
+
+def float32_attention(device: torch.device) -> torch.autocast:
+    """A context that runs attention in float32 whatever autocast the caller set: its
+    std = sqrt(E[v^2] - E[v]^2) cancels badly in bf16."""
+    return torch.autocast(device_type=device.type, enabled=False)

@@ -15,11 +15,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylize.models.adaattn import project
-from stylize.models.common import mean_std, scores, softmax_
+from stylize.models.common import mean_std, mvn, scores, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder
 from stylize.models.kernels.fused import merge_deep
-from stylize.models.network import Outputs, StyleMemory, StyleNetwork
+from stylize.models.network import Outputs, StyleMemory, StyleNetwork, float32_attention
 from stylize.models.sizing import iter_chunks, rows_per_chunk
 from stylize.models.vgg import Encoded
 
@@ -147,6 +147,31 @@ def _mvn_like(x: Tensor) -> Tensor:
     return ((x.float() - mean) / std).to(x.dtype)
 
 
+def a2k_layer(module: A2K, content: Tensor, style: Tensor) -> Tensor:
+    """One official A2K call: content and style square and of the same size."""
+    p = module.region
+    n, c, h, w = content.shape
+    nc, ns = mvn(content), mvn(style)
+    q1, k1, v1 = block(module.q(nc), p), block(module.k(ns), p), block(module.v(style), p)
+    q2, k2, v2 = block(module.q2(nc), p), block(module.k2(ns), p), block(module.v2(style), p)
+    r = q1.shape[-1]
+    # Distributed attention over the aggregated region keys.
+    centre_k, centre_v = k1.mean(dim=-1), v1.mean(dim=-1)
+    sim = torch.sigmoid(module.sim_alpha * torch.einsum("nhdl,nhdlr->nhlr", centre_k, k1) + module.sim_beta)
+    region_k = (torch.einsum("nhlr,nhdlr->nhdl", sim, k1) + centre_k) / (r + 1)
+    region_v = (torch.einsum("nhlr,nhdlr->nhdl", sim, v1) + centre_v) / (r + 1)
+    logits = torch.einsum("nhdxy,nhdz->nhyxz", q1, region_k)
+    distributed = torch.einsum("nhyxz,nhdz->nhdxy", torch.softmax(logits, dim=-1), region_v)
+    # Progressive attention: the best whole style region, then attention inside it.
+    match = torch.einsum("nhdxy,nhdzy->nhxz", q2, k2).argmax(dim=-1)
+    gather = match[:, :, None, :, None].expand(-1, -1, k2.shape[2], -1, r)
+    k_sel, v_sel = torch.gather(k2, 3, gather), torch.gather(v2, 3, gather)
+    logits2 = torch.einsum("nhdxy,nhdxz->nhxyz", q2, k_sel)
+    progressive = torch.einsum("nhxyz,nhdxz->nhdxy", torch.softmax(logits2, dim=-1), v_sel)
+    size = (h, w)
+    return module.fusion1(unblock(distributed, p, size)) + module.fusion2(unblock(progressive, p, size)) + content
+
+
 class Transform(nn.Module):
     """relu4_1 and relu5_1 A2K merged by a 3x3 conv (official `Transform`, 38 keys)."""
 
@@ -197,3 +222,13 @@ class StyA2KNet(StyleNetwork):
     def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
         merged = self.transform.merge(outputs[3], outputs[4], fused=True)
         return self.decoder.decode(merged, outputs[2], compute.band_pixels)
+
+    def official_forward(self, content: list[Tensor], style: list[Tensor], seed: int) -> Tensor:
+        cf = [f.float() for f in content[: self.depth]]
+        sf = [f.float() for f in style[: self.depth]]
+        t = self.transform
+        with float32_attention(cf[2].device):
+            skip = a2k_layer(self.A2K, cf[2], sf[2])
+            relu4 = a2k_layer(t.attn_adain_4_1, cf[3], sf[3])
+            relu5 = a2k_layer(t.attn_adain_5_1, cf[4], sf[4])
+        return self.decoder(t.merge(relu4, relu5), skip)

@@ -9,15 +9,6 @@ from typing import Any
 from stylize.errors import SetupError
 from stylize.weights.registry import MODELS
 
-# The papers' loss weights (train_adaattn.sh, train_A2K.sh); the video weights are ours.
-DEFAULT_LAMBDAS: dict[str, dict[str, float]] = {
-    "adaattn": {"global": 10.0, "local": 3.0},
-    "adaattn-video": {"global": 10.0, "local": 3.0, "temporal": 10.0},
-    "stya2k": {"global": 10.0, "a2k": 1.25},
-}
-# Crop sides must be multiples of these (StyA2K: 8 x 8 regions at relu4_1 and 4 x 4 at relu5_1,
-# and the A2K loss's 16 x 16 regions at relu2_1).
-CROP_MULTIPLE = {"adaattn": 16, "adaattn-video": 16, "stya2k": 64}
 TRAIN_PRECISIONS = ("fp32", "bf16")
 
 
@@ -26,7 +17,7 @@ class TrainConfig:
     """A training run.
 
     Attributes:
-        model: "adaattn", "adaattn-video" or "stya2k".
+        model: a name in `stylize.weights.registry.MODELS`.
         content, style: folders of training images (searched recursively).
         out: the run folder (checkpoint, exported weights, samples, log).
         steps: stop after this many optimiser steps (0: no step limit).
@@ -43,7 +34,7 @@ class TrainConfig:
         device: "auto", "cpu", "cuda", "cuda:N" or "mps".
         precision: "fp32" or "bf16" (autocast; attention and losses stay in float32).
         seed: seeds the initial weights and the data sampler.
-        lambdas: loss weights; missing ones take the model's defaults.
+        lambdas: loss weights; missing ones take the model's defaults (its registry entry).
         save_every: write a checkpoint and the exported weights every this many steps (0: only at the end).
         save_seconds: also every this many seconds of training (0: off).
         sample_every: validation figures and a sample sheet every this many steps (0: only at the end).
@@ -88,14 +79,14 @@ class TrainConfig:
             raise SetupError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         if self.precision not in TRAIN_PRECISIONS:
             raise SetupError(f"training precision must be one of {', '.join(TRAIN_PRECISIONS)}, not {self.precision!r}")
-        multiple = CROP_MULTIPLE[self.model]
+        multiple = MODELS[self.model].training.crop_multiple
         if self.crop < multiple or self.crop % multiple:
             raise SetupError(f"--crop {self.crop}: {self.model} needs a multiple of {multiple}")
         if self.steps <= 0 and self.max_seconds <= 0 and self.stop_at <= 0:
             raise SetupError("give a step limit (--steps) or a time limit (--max-time), or both")
         if self.batch_size < 1 or self.load_size < 16 or self.lr <= 0 or self.warmup < 0:
             raise SetupError("--batch-size and --lr must be positive, --load-size at least 16")
-        unknown = set(self.lambdas) - set(DEFAULT_LAMBDAS[self.model])
+        unknown = set(self.lambdas) - set(MODELS[self.model].training.default_lambdas)
         if unknown:
             raise SetupError(f"{self.model} has no loss named {', '.join(sorted(unknown))}")
         if not self.content or not self.style:
@@ -104,7 +95,7 @@ class TrainConfig:
     @property
     def weights(self) -> dict[str, float]:
         """The loss weights in effect."""
-        return {**DEFAULT_LAMBDAS[self.model], **self.lambdas}
+        return {**MODELS[self.model].training.default_lambdas, **self.lambdas}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (for checkpoints, which load with weights_only=True, and the model card)."""

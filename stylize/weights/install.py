@@ -18,7 +18,8 @@ from pathlib import Path
 
 from stylize.errors import WeightsError
 from stylize.media.atomic import write_bytes_atomic
-from stylize.weights.files import FileRef, Verification, check_archive, check_file, locate_files
+from stylize.weights.checkpoint import Verification, check_file
+from stylize.weights.locate import FileRef, check_archive, locate_files
 from stylize.weights.registry import ENCODER, MODELS, ModelSpec, WeightFile, get_spec
 
 
@@ -82,8 +83,6 @@ def install(source: Path, target: Path, models: Sequence[str] | None = None) -> 
         WeightsError: nothing installable in `source`, a zip entry that would land outside the
             folder (zip-slip), or a file that is not what its name says.
     """
-    from stylize.models import NETWORKS
-
     if not source.exists():
         raise WeightsError(f"{source}: no such file or folder")
     specs = [get_spec(name) for name in models] if models else list(MODELS.values())
@@ -109,7 +108,7 @@ def install(source: Path, target: Path, models: Sequence[str] | None = None) -> 
                 raise
             problems.append(exc.message)
             continue
-        net = NETWORKS[spec.name]()
+        net = spec.build()
         for wf in spec.all_files:
             part = found.files.get(wf.filename)
             if part is None or (wf is ENCODER and any(p.model == "encoder" for p in placed)):

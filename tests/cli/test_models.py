@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stylize.weights import bundled
-from stylize.weights.files import ModelFiles
+from stylize.weights import locate
+from stylize.weights.locate import ModelFiles
 from tests.clitools import invoke
 
 
@@ -41,7 +41,7 @@ def test_models_missing_and_bundled(monkeypatch: pytest.MonkeyPatch) -> None:
     def own_weights(spec):  # type: ignore[no-untyped-def]
         return ModelFiles(spec, {}, "bundled", bundled=True) if spec.name == "adaattn" else None
 
-    monkeypatch.setattr(bundled, "bundled_files", own_weights)
+    monkeypatch.setattr(locate, "bundled_files", own_weights)
     table = rows(invoke(["models"]).stdout)
     assert "stylize's own" in table["adaattn"] and "missing" in table["stya2k"]
 

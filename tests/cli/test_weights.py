@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import torch
 
-from stylize.weights import files as weights
-from stylize.weights import install, registry
+from stylize.weights import checkpoint, install, locate, registry
 from tests.clitools import error_lines, invoke
 
 ADAATTN = ("latest_net_adaattn_3.pth", "latest_net_transformer.pth", "latest_net_decoder.pth")
@@ -206,11 +205,13 @@ def released(parity_weights: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     """The registry, with the random-weight files standing in for the released ones (their digests)."""
     files = {"vgg_normalised.pth": (parity_weights / "vgg_normalised.pth").read_bytes()}
     files.update({n: (parity_weights / "adaattn" / n).read_bytes() for n in ADAATTN})
-    encoder = dataclasses.replace(registry.ENCODER, digests=(weights.digests(files["vgg_normalised.pth"])[1],))
-    for module in (registry, weights, install):
+    encoder = dataclasses.replace(registry.ENCODER, digests=(checkpoint.digests(files["vgg_normalised.pth"])[1],))
+    for module in (registry, locate, checkpoint, install):
         monkeypatch.setattr(module, "ENCODER", encoder)
     spec = registry.MODELS["adaattn"]
-    model_files = tuple(dataclasses.replace(wf, digests=(weights.digests(files[wf.filename])[0],)) for wf in spec.files)
+    model_files = tuple(
+        dataclasses.replace(wf, digests=(checkpoint.digests(files[wf.filename])[0],)) for wf in spec.files
+    )
     monkeypatch.setitem(registry.MODELS, "adaattn", dataclasses.replace(spec, files=model_files))
     return files
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import stylize
 from stylize.cli.main import cli
 from stylize.media.images import tensor_to_image
-from stylize.weights.bundled import bundled_files
+from stylize.weights.locate import bundled_files
 from stylize.weights.registry import MODELS
 from tests.conftest import ROOT, smooth_image
 

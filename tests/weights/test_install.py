@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stylize.errors import WeightsError
-from stylize.weights.files import check_archive
+from stylize.weights.locate import check_archive
 
 
 def archive(path: Path, name: str, link: bool = False) -> Path:
