@@ -68,10 +68,11 @@ def reason(exc: BaseException) -> str:
     clause of its message's first line (up to "; details", without a final period), else its type.
 
     The operating system's words are lower-cased ("permission denied"): they follow a colon in our
-    messages. A library's own OSError subclass (FFmpeg's) keeps its wording.
+    messages. A library's own error with an strerror (PyAV's FFmpeg errors) keeps its wording.
     """
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower() if type(exc).__module__ == "builtins" else exc.strerror
+    words = getattr(exc, "strerror", None)
+    if isinstance(words, str) and words:
+        return words.lower() if isinstance(exc, OSError) and type(exc).__module__ == "builtins" else words
     text = str(exc).strip()
     first = text.splitlines()[0].split(";")[0].strip().rstrip(".") if text else ""
     return first[:160] or type(exc).__name__
