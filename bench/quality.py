@@ -11,7 +11,8 @@ with every painting, 256 px, all shipped models unless --model is given) and add
 top-1 and ratio, texture top-1, SSIM to the photo, style dependence) and the gates of issue 15;
 it writes bench/results/quality_heldout.json and .md.
 
-Over a fixed list of content-style pairs (photos x paintings of ../shared/media, or --media DIR
+Otherwise, over a fixed list of content-style pairs (photos x paintings of --media DIR, default
+$STYLIZE_MEDIA or the shared media folder beside the checkout: the training images; or a folder
 with the same layout, e.g. a folder made by scripts/build_dataset.py), measures the style loss
 and the content loss (`stylize.metrics.quality`) of:
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import sys
 import time
@@ -41,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_MEDIA = ROOT.parent / "shared" / "media"
+DEFAULT_MEDIA = Path(os.environ.get("STYLIZE_MEDIA") or ROOT.parent / "shared" / "media")
 DEFAULT_OUT = ROOT / "bench" / "results" / "quality.json"
 HELDOUT = ROOT / "tests" / "data" / "heldout"
 HELDOUT_OUT = ROOT / "bench" / "results" / "quality_heldout.json"
