@@ -16,6 +16,6 @@ setup(
     package_data={
         "stylize": ["weights/*.json"],
         # The derived encoder (vgg_normalised.pth, git-ignored) is made at run time, never shipped.
-        BUNDLED_PACKAGE: ["LICENSE.md", "*/latest_net_*.pth", "*/MODEL_CARD.md"],
+        BUNDLED_PACKAGE: ["LICENSE.md", "quality.json", "*/latest_net_*.pth", "*/MODEL_CARD.md"],
     },
 )

@@ -43,7 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_MEDIA = Path(os.environ.get("STYLIZE_MEDIA") or ROOT.parent / "shared" / "media")
+# The training media (photos/ and paintings/), not part of the repository: --media or $STYLIZE_MEDIA.
+DEFAULT_MEDIA = Path(os.environ.get("STYLIZE_MEDIA", "")) if os.environ.get("STYLIZE_MEDIA") else None
 DEFAULT_OUT = ROOT / "bench" / "results" / "quality.json"
 HELDOUT = ROOT / "tests" / "data" / "heldout"
 HELDOUT_OUT = ROOT / "bench" / "results" / "quality_heldout.json"
@@ -117,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--weights", default=None, help="weights folder or zip for the models (else load_model's search)"
     )
-    parser.add_argument("--media", type=Path, default=DEFAULT_MEDIA, help="folder with photos/ and paintings/")
+    parser.add_argument(
+        "--media", type=Path, default=DEFAULT_MEDIA, help="folder with photos/ and paintings/ (default $STYLIZE_MEDIA)"
+    )
     parser.add_argument(
         "--heldout", action="store_true", help="measure on the held-out evaluation set with the fidelity figures"
     )
@@ -136,7 +139,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=None, help=f"results file (default {DEFAULT_OUT.relative_to(ROOT)})"
     )
+    parser.add_argument(
+        "--record",
+        nargs="?",
+        type=Path,
+        const=HELDOUT_OUT,
+        metavar="RESULTS",
+        help="write the held-out figures of stylize's own weights from RESULTS (default: the last --heldout run) to "
+        "weights/stylize/quality.json, where `stylize` reads which of its own weights carry styles best",
+    )
     args = parser.parse_args(argv)
+    if args.record:
+        return record(args.record)
     if args.heldout:
         return heldout(args)
     args.contents = 8 if args.contents is None else args.contents
@@ -152,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     from stylize.metrics.quality import fingerprint, measure, style_statistics
     from stylize.metrics.report import load_metric_encoder
 
-    if not args.media.is_dir():
+    if args.media is None or not args.media.is_dir():
         print(f"skipped: no media folder {args.media} (give --media DIR with photos/ and paintings/)", file=sys.stderr)
         return 2
     pairs, skipped = find_pairs(args.media, args.contents, args.styles)
@@ -357,6 +371,27 @@ def heldout(args: argparse.Namespace) -> int:
         temp.write_text(markdown, encoding="utf-8")
     print(markdown)
     print(f"wrote {out} and {out.with_suffix('.md')}", file=sys.stderr)
+    return 0
+
+
+def record(results: Path) -> int:
+    """Copy the held-out figures of the bundled models' runs into weights/stylize/quality.json."""
+    from stylize.weights.defaults import QUALITY_FILE
+
+    report = json.loads(results.read_text(encoding="utf-8"))
+    figures = ("colour_top1", "colour_ratio", "texture_top1", "ssim", "style_dependence", "chance")
+    models = {
+        name: {key: round(float(method[key]), 4) for key in figures}
+        for name, method in report["methods"].items()
+        if method.get("bundled")
+    }
+    recorded = {
+        "measured": f"python bench/quality.py --heldout ({report['date']}; {len(report['photos'])} photos x "
+        f"{len(report['styles'])} paintings of {report['media']} at {report['size']} px)",
+        "models": models,
+    }
+    write_json(recorded, ROOT / "weights" / "stylize" / QUALITY_FILE)
+    print(f"recorded {', '.join(models)} in weights/stylize/{QUALITY_FILE}", file=sys.stderr)
     return 0
 
 

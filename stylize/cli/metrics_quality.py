@@ -90,12 +90,11 @@ def quality(outputs: tuple[str, ...], contents: tuple[str, ...], styles: tuple[s
     from stylize.metrics.report import load_metric_encoder, measure_triples
 
     plan = _plan(outputs, contents, styles, triples, run_model, baseline)
-    choice = model_choice_of(options)
     encoder = load_metric_encoder(encoder_path)
-    stylizer = load_stylizer(choice) if run_model else None
+    stylizer = load_stylizer(model_choice_of(options)) if run_model else None
     with ProgressBar("measuring", len(plan), unit="pair") as bar:
         report = measure_triples(
-            plan, encoder, stylizer, size, style_size, choice.device, on_pair=lambda: bar.update(advance=1)
+            plan, encoder, stylizer, size, style_size, options["device"], on_pair=lambda: bar.update(advance=1)
         )
     if as_json:
         click.echo(json.dumps(report, indent=2))

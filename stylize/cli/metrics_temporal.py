@@ -81,7 +81,7 @@ def temporal(
         from stylize.pipeline.pictures import read_styles
 
         style_tensor = read_styles([style], style_size)[0]
-        stylizer = load_stylizer(model_choice_of(options))
+        stylizer = load_stylizer(model_choice_of(options, "video"))
         encoder = stylizer.network.encoder.float()
         device = stylizer.device
     try:

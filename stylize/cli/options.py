@@ -29,8 +29,9 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 model_options = _stack(
-    click.option("--model", "-m", "model", type=click.Choice(list(MODELS)), default="adaattn", show_default=True,
-                 help="Which network."),
+    click.option("--model", "-m", "model", type=click.Choice(list(MODELS)), default=None,
+                 help="Which network (default: adaattn, for videos adaattn-video; when only stylize's own weights "
+                 "are installed, the model whose own weights carry styles best, and a note says which)."),
     click.option("--weights", "weights", type=click.Path(path_type=str), default=None,
                  help="Folder or zip with the checkpoints (else $STYLIZE_WEIGHTS, the checkout's weights/, "
                  "the user data folder, then stylize's own weights)."),
@@ -76,10 +77,20 @@ def is_quiet(ctx: click.Context, quiet: bool = False) -> bool:
     return quiet or bool((ctx.find_root().obj or {}).get("quiet"))
 
 
-def model_choice_of(options: dict[str, Any]) -> ModelChoice:
-    """The `model_options` of a command as a `ModelChoice`."""
-    keys = ("model", "weights", "device", "precision", "policy", "seed")
-    return ModelChoice(*(options[key] for key in keys))
+def model_choice_of(options: dict[str, Any], purpose: str = "image") -> ModelChoice:
+    """The `model_options` of a command as a `ModelChoice`; with no --model, the default for
+    `purpose` ("image" or "video"), and a note when that is not the papers' model."""
+    name = options["model"]
+    if name is None:
+        from stylize.cli.console import print_note
+        from stylize.weights.defaults import default_model
+
+        chosen = default_model(purpose, options["weights"])
+        if chosen.note:
+            print_note(chosen.note)
+        name = chosen.name
+    keys = ("weights", "device", "precision", "policy", "seed")
+    return ModelChoice(name, *(options[key] for key in keys))
 
 
 def style_choice_of(options: dict[str, Any]) -> StyleChoice:

@@ -68,7 +68,8 @@ much less flicker, the same style. --temporal off stylises every frame on its ow
 def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) -> None:
     """Stylise a video: same frame count, timing, display size, rotation and sound.
 
-    The default model for videos is adaattn-video (the released video model); every model works.
+    The default model for videos is adaattn-video (the released video model) when its weights are
+    installed; every model works.
     """
     from stylize.cli.console import ProgressBar, err_console, print_note, print_warning
     from stylize.cli.options import load_stylizer, model_choice_of, style_choice_of
@@ -86,7 +87,7 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
         start=parse_seconds(options["start"], "--start") or 0.0,
         duration=duration,
     )  # fmt: skip
-    model_choice = model_choice_of(options)
+    model_choice = model_choice_of(options, "video")
     style_choice = style_choice_of(options)
 
     # Check everything cheap before loading the model: output name and codec, the input, styles.
@@ -116,9 +117,3 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
             f"{audio}; {result.seconds:.1f} s ({result.speed:.2f} frames/s)"
         )
     err_console.file.flush()
-
-
-# Videos default to the released video model; the shared option's other defaults stay.
-for _param in video.params:
-    if _param.name == "model":
-        _param.default = "adaattn-video"

@@ -256,6 +256,10 @@ MODELS: dict[str, ModelSpec] = {
     )
 }
 
+# The model of each purpose when the user names none: the papers' image and video models (with only
+# stylize's own weights installed, `weights.defaults.default_model` may pick another).
+DEFAULT_MODELS = {"image": "adaattn", "video": "adaattn-video"}
+
 
 def available_models() -> list[str]:
     """The model names `load_model` accepts."""

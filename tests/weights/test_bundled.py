@@ -42,5 +42,11 @@ def test_the_command_line_says_it_uses_its_own_weights(no_other_weights: None, t
     tensor_to_image(smooth_image(32, 32, seed=2)).save(style)
     result = CliRunner().invoke(cli, ["image", str(content), "-s", str(style), "-o", str(tmp_path / "out.png")])
     assert result.exit_code == 0, result.output
-    assert "using stylize's own trained adaattn weights" in result.stderr
+    # No model named, no released weights: the model whose own weights carry styles best, said once.
+    assert "using stya2k: no released adaattn weights were found" in result.stderr
+    assert "using stylize's own trained stya2k weights" in result.stderr
     assert (tmp_path / "out.png").is_file()
+    named = ["image", str(content), "-s", str(style), "-o", str(tmp_path / "named.png"), "-m", "adaattn"]
+    result = CliRunner().invoke(cli, named)
+    assert result.exit_code == 0 and "using stylize's own trained adaattn weights" in result.stderr
+    assert "using stya2k" not in result.stderr
