@@ -247,7 +247,7 @@ class Stylizer:
                     raise
                 if compute.is_smallest:
                     raise OutOfMemory(self._what_fits(size, exc)) from exc
-                release_cached_memory(self.device)
+                release_cached_memory(self.device, self.network.kernel_memory)
                 compute = compute.halved(self.device.type)
                 log.info("out of memory at %dx%d; retrying with smaller chunks", size[1], size[0])
 
