@@ -54,7 +54,6 @@ class Decoder(nn.Module):
     def decode(self, features: Tensor, skip: Tensor, band_pixels: int, memory: KernelMemory | None = None) -> Tensor:
         """`forward` in row bands of about `band_pixels` output pixels; with the fast paths' `memory`
         the convolutions fused (`fused.run_layers`: same values, less memory and time)."""
-
         rows = max(1, band_pixels // (64 * features.shape[-1]))
         step = self.forward if memory is None else partial(self._fused, memory=memory)
         return run_banded(step, [(features, 1), (skip, 2)], out_scale=8, band_rows=rows, halo=self.BAND_HALO)
