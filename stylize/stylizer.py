@@ -195,6 +195,10 @@ class Stylizer:
         if alpha < 1.0:
             own = net.content_outputs(encoded)
             combined = {k: alpha * v + (1.0 - alpha) * own[k] for k, v in combined.items()}
+            del own
+        # Decoding needs only the attention outputs: the encoder's features (1.4 GB for a 4K AdaAttN
+        # content) would otherwise stay through the decoder's peak.
+        del encoded
         return net.decode(combined, compute)
 
     def forward(self, content: Tensor, style: StyleLike) -> Tensor:
