@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 from contextlib import AbstractContextManager
+from typing import Protocol
 
 import torch
 
@@ -87,7 +88,15 @@ def reset_peak_memory(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def release_cached_memory(device: torch.device) -> None:
+class Releasable(Protocol):
+    def release(self) -> None: ...
+
+
+def release_cached_memory(device: torch.device, *kept: Releasable) -> None:
+    """Give back memory held for reuse: what `kept` hold (e.g. a network's `kernel_memory`: the
+    fast paths' scratch buffers and derived weights) and, on CUDA, PyTorch's cached blocks."""
+    for holder in kept:
+        holder.release()
     if device.type == "cuda":
         torch.cuda.empty_cache()
 

@@ -195,6 +195,10 @@ class Stylizer:
         if alpha < 1.0:
             own = net.content_outputs(encoded)
             combined = {k: alpha * v + (1.0 - alpha) * own[k] for k, v in combined.items()}
+            del own
+        # Decoding needs only the attention outputs: the encoder's features (1.4 GB for a 4K AdaAttN
+        # content) would otherwise stay through the decoder's peak.
+        del encoded
         return net.decode(combined, compute)
 
     def forward(self, content: Tensor, style: StyleLike) -> Tensor:
@@ -247,7 +251,7 @@ class Stylizer:
                     raise
                 if compute.is_smallest:
                     raise OutOfMemory(self._what_fits(size, exc)) from exc
-                release_cached_memory(self.device)
+                release_cached_memory(self.device, self.network.kernel_memory)
                 compute = compute.halved(self.device.type)
                 log.info("out of memory at %dx%d; retrying with smaller chunks", size[1], size[0])
 

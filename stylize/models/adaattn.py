@@ -13,6 +13,7 @@ from stylize.models.common import EPS, AttnMemory, KeySource, key_parts, mean_st
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder, VideoDecoder
 from stylize.models.kernels.fused import merge_deep
+from stylize.models.kernels.scratch import KernelMemory
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork, float32_attention
 from stylize.models.sizing import iter_chunks, rows_per_chunk
 from stylize.models.vgg import Encoded
@@ -160,9 +161,9 @@ class Transformer(nn.Module):
         self.merge_conv_pad = nn.ReflectionPad2d(1)
         self.merge_conv = nn.Conv2d(512, 512, kernel_size=3)
 
-    def merge(self, relu4: Tensor, relu5: Tensor, fused: bool = False) -> Tensor:
+    def merge(self, relu4: Tensor, relu5: Tensor, memory: KernelMemory | None = None) -> Tensor:
         """(N, 512, h, w) and (N, 512, h/2, w/2) -> (N, 512, h, w) (see `fused.merge_deep`)."""
-        return merge_deep(relu4, relu5, self.merge_conv_pad, self.merge_conv, fused)
+        return merge_deep(relu4, relu5, self.merge_conv_pad, self.merge_conv, memory)
 
 
 class AdaAttNNet(StyleNetwork):
@@ -198,8 +199,9 @@ class AdaAttNNet(StyleNetwork):
         }
 
     def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
-        merged = self.transformer.merge(outputs[3], outputs[4], fused=True)
-        return self.decoder.decode(merged, outputs[2], compute.band_pixels)
+        memory = self.kernel_memory_for(compute)
+        merged = self.transformer.merge(outputs[3], outputs[4], memory)
+        return self.decoder.decode(merged, outputs[2], compute.band_pixels, memory)
 
     def official_forward(self, content: list[Tensor], style: list[Tensor], seed: int) -> Tensor:
         cf = [f.float() for f in content[: self.depth]]
@@ -234,7 +236,7 @@ class AdaAttNVideoNet(StyleNetwork):
         return {2: self.transformer.attend(content.deep[2], key, memory[2], compute)}
 
     def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
-        return self.decoder.decode(outputs[2], compute.band_pixels)
+        return self.decoder.decode(outputs[2], compute.band_pixels, self.kernel_memory_for(compute))
 
     def official_forward(self, content: list[Tensor], style: list[Tensor], seed: int) -> Tensor:
         cf = [f.float() for f in content[: self.depth]]

@@ -5,8 +5,6 @@ Everything here is a pure tensor function. Shapes use N for batch, C for channel
 
 from __future__ import annotations
 
-import math
-import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -207,82 +205,6 @@ def run_banded(
         top, bottom = band.crop
         pieces.append(fn(*args)[..., top * out_scale : bottom * out_scale, :])
     return torch.cat(pieces, dim=-2)
-
-
-def padded_rows(x: Tensor, start: int, stop: int, width: int, mode: str, out: Tensor | None = None) -> Tensor:
-    """Rows [start, stop) of `F.pad(x, (1, 1, 1, 1), mode)` ("reflect" or "replicate"), channels-last,
-    with zeros to the right up to `width` columns and below the padded last row; written into
-    `out` (N, C, stop - start, width) when given.
-
-    Built a band at a time so that no padded copy of a whole map is made: a large, freshly
-    allocated buffer costs a page fault every 4 KiB, and a band is used while it is in the cache.
-    """
-    n, c, h, w = x.shape
-    edge = 2 if mode == "reflect" else 1  # the padded column an outer column copies
-    shape = (n, c, stop - start, width)
-    band = out if out is not None else new_map(shape, x)
-    # Padded row r holds x's row r - 1; the outer rows copy rows edge - 1 and h - edge.
-    inner_start, inner_stop = max(start, 1), min(stop, h + 1)
-    if inner_start < inner_stop:
-        band[:, :, inner_start - start : inner_stop - start, 1 : w + 1] = x[:, :, inner_start - 1 : inner_stop - 1]
-    if start == 0:
-        band[:, :, 0, 1 : w + 1] = x[:, :, edge - 1]
-    if start <= h + 1 < stop:
-        band[:, :, h + 1 - start, 1 : w + 1] = x[:, :, h - edge]
-    filled = max(0, min(stop, h + 2) - start)
-    band[:, :, :filled, 0] = band[:, :, :filled, edge]
-    band[:, :, :filled, w + 1] = band[:, :, :filled, w + 1 - edge]
-    band[:, :, filled:].zero_()
-    band[:, :, :filled, w + 2 :].zero_()
-    return band
-
-
-_SCRATCH = threading.local()
-# Scratch buffers larger than this (floats) are not kept: only very wide maps need them.
-SCRATCH_KEEP_FLOATS = 8 << 20
-# The same for whole maps (`new_map`): a 64-channel map of 512 x 512 is kept, much larger ones not.
-MAP_KEEP_FLOATS = 16 << 20
-
-
-def scratch(name: str, numel: int, like: Tensor, keep_floats: int = SCRATCH_KEEP_FLOATS) -> Tensor:
-    """`numel` uninitialised elements (flat) of `like`'s dtype and device, kept per thread and
-    handed out again at the next request for `name`.
-
-    The band-sized temporaries of the banded convolutions come in the same few sizes for every
-    band and layer; a fresh allocation of several MiB costs its page faults again each time (glibc
-    hands freed memory of that size back to the system), which made a 512² AdaAttN image about a
-    fifth slower. A name's buffer must be done with before the name is asked for again.
-    """
-    kept: dict[str, Tensor] = _SCRATCH.__dict__.setdefault("buffers", {})
-    buffer = kept.get(name)
-    if buffer is None or not _fits(buffer, numel, like):
-        buffer = torch.empty(numel, dtype=like.dtype, device=like.device)
-        if numel <= keep_floats:
-            kept[name] = buffer
-    return buffer[:numel]
-
-
-def _fits(buffer: Tensor, numel: int, like: Tensor) -> bool:
-    # A buffer made under inference mode cannot be written outside it (e.g. a no-grad
-    # evaluation after `Stylizer.stylize` in the same thread); the other way round is allowed.
-    usable = not buffer.is_inference() or torch.is_inference_mode_enabled()
-    return usable and buffer.numel() >= numel and buffer.dtype == like.dtype and buffer.device == like.device
-
-
-def channels_last(flat: Tensor, shape: tuple[int, int, int, int]) -> Tensor:
-    """`flat` viewed as a channels-last (N, C, H, W) tensor."""
-    n, c, h, w = shape
-    return flat.view(n, h, w, c).permute(0, 3, 1, 2)
-
-
-def new_map(
-    shape: tuple[int, int, int, int], like: Tensor, name: str | None = None, keep_floats: int = MAP_KEEP_FLOATS
-) -> Tensor:
-    """An uninitialised channels-last (N, C, H, W) map of `like`'s dtype and device: memory of its
-    own, or the scratch buffer `name` (`scratch`, kept up to `keep_floats`)."""
-    if name is None:
-        return torch.empty(shape, dtype=like.dtype, device=like.device, memory_format=torch.channels_last)
-    return channels_last(scratch(name, math.prod(shape), like, keep_floats), shape)
 
 
 def scores(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -1,10 +1,11 @@
-"""How a network computes: attention policy and memory bounds. Pure configuration, no torch."""
+"""How a network computes: attention policy, memory bounds, fast or plain kernels. Pure configuration, no torch."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 POLICIES = ("official", "full")
+KERNELS = ("fast", "plain")
 OFFICIAL_SEED = 6666
 MIN_CHUNK = 1 << 16
 # Attention scores held at once by default. On a CPU, 4M (16 MiB) keep a chunk's softmax passes in
@@ -27,16 +28,22 @@ class Compute:
             device's default (`chunk_budget`).
         band_pixels: image pixels per row band in the encoder and decoder (larger images are
             processed band by band with an overlap, which gives the same values).
+        kernels: "fast" runs the convolutions through the hand-written fast paths where they apply
+            (`models/kernels/`: fused upsampling convolutions, Winograd, banded padding, scratch
+            memory; the same values to fp32 rounding); "plain" runs PyTorch's layers as they are.
     """
 
     policy: str = "official"
     seed: int = OFFICIAL_SEED
     chunk_elements: int | None = None
     band_pixels: int = 1 << 20
+    kernels: str = "fast"
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise ValueError(f"attention policy must be one of {', '.join(POLICIES)}, not {self.policy!r}")
+        if self.kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, not {self.kernels!r}")
         if (self.chunk_elements is not None and self.chunk_elements < 1) or self.band_pixels < 1:
             raise ValueError("chunk_elements and band_pixels must be positive")
 

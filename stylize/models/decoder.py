@@ -3,11 +3,14 @@ and the relu3_1 decoder of AdaAttN's video model (`inference_frame.py`)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor, nn
 
 from stylize.models.common import run_banded
 from stylize.models.kernels.fused import run_layers
+from stylize.models.kernels.scratch import KernelMemory
 
 
 def _block(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
@@ -48,16 +51,16 @@ class Decoder(nn.Module):
         x = self.decoder_layer_1(features)
         return self.decoder_layer_2(torch.cat([x, skip], dim=1))
 
-    def decode(self, features: Tensor, skip: Tensor, band_pixels: int) -> Tensor:
-        """`forward` in row bands of about `band_pixels` output pixels, upsampling convolutions fused
-        (same values, less memory and time)."""
-
-        def fast(features: Tensor, skip: Tensor) -> Tensor:
-            x = run_layers(self.decoder_layer_1, features)
-            return run_layers(self.decoder_layer_2, torch.cat([x, skip], dim=1))
-
+    def decode(self, features: Tensor, skip: Tensor, band_pixels: int, memory: KernelMemory | None = None) -> Tensor:
+        """`forward` in row bands of about `band_pixels` output pixels; with the fast paths' `memory`
+        the convolutions fused (`fused.run_layers`: same values, less memory and time)."""
         rows = max(1, band_pixels // (64 * features.shape[-1]))
-        return run_banded(fast, [(features, 1), (skip, 2)], out_scale=8, band_rows=rows, halo=self.BAND_HALO)
+        step = self.forward if memory is None else partial(self._fused, memory=memory)
+        return run_banded(step, [(features, 1), (skip, 2)], out_scale=8, band_rows=rows, halo=self.BAND_HALO)
+
+    def _fused(self, features: Tensor, skip: Tensor, memory: KernelMemory) -> Tensor:
+        x = run_layers(self.decoder_layer_1, features, memory)
+        return run_layers(self.decoder_layer_2, torch.cat([x, skip], dim=1), memory)
 
 
 class VideoDecoder(nn.Module):
@@ -75,8 +78,9 @@ class VideoDecoder(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         return self.decoder(features)
 
-    def decode(self, features: Tensor, band_pixels: int) -> Tensor:
-        """`forward` in row bands, upsampling convolutions fused (same values, less memory and time)."""
+    def decode(self, features: Tensor, band_pixels: int, memory: KernelMemory | None = None) -> Tensor:
+        """`forward` in row bands; with the fast paths' `memory` the convolutions fused (same values,
+        less memory and time)."""
         rows = max(1, band_pixels // (16 * features.shape[-1]))
-        fast = lambda x: run_layers(self.decoder, x)  # noqa: E731
-        return run_banded(fast, [(features, 1)], out_scale=4, band_rows=rows, halo=self.BAND_HALO)
+        step = self.forward if memory is None else partial(run_layers, self.decoder, memory=memory)
+        return run_banded(step, [(features, 1)], out_scale=4, band_rows=rows, halo=self.BAND_HALO)

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from stylize.models.config import Compute
+from stylize.models.kernels.scratch import KernelMemory
 from stylize.models.vgg import Encoded, VGGEncoder
 
 # Per attention layer (2 = relu3_1, 3 = relu4_1, 4 = relu5_1): what the network keeps of a style,
@@ -23,6 +24,10 @@ class StyleNetwork(nn.Module):
     same for styles), `depth` (encoder layers used) and `attention_layers`, and implement the
     three steps below and `official_forward`. A content batch of N may share a style of batch 1.
     The model's entry in `stylize.weights.registry` names the subclass.
+
+    Attributes:
+        kernel_memory: the fast paths' scratch buffers and derived weights; they belong to this
+            network and go with it (`release()` gives them back sooner).
     """
 
     multiple: int
@@ -33,10 +38,17 @@ class StyleNetwork(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.encoder = VGGEncoder()
+        self.kernel_memory = KernelMemory()
 
     def encode(self, image: Tensor, compute: Compute) -> Encoded:
         """(N, 3, H, W) in [0, 1], sides multiples of `multiple` -> encoder features."""
-        return self.encoder.encode(image, self.depth, self.attention_layers, compute.band_pixels)
+        return self.encoder.encode(
+            image, self.depth, self.attention_layers, compute.band_pixels, self.kernel_memory_for(compute)
+        )
+
+    def kernel_memory_for(self, compute: Compute) -> KernelMemory | None:
+        """The fast paths' memory when `compute` asks for them, None for the plain layers."""
+        return self.kernel_memory if compute.kernels == "fast" else None
 
     def remember_style(self, style: Encoded, compute: Compute) -> StyleMemory:
         raise NotImplementedError

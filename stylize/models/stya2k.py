@@ -19,6 +19,7 @@ from stylize.models.common import mean_std, mvn, scores, softmax_
 from stylize.models.config import Compute
 from stylize.models.decoder import Decoder
 from stylize.models.kernels.fused import merge_deep
+from stylize.models.kernels.scratch import KernelMemory
 from stylize.models.network import Outputs, StyleMemory, StyleNetwork, float32_attention
 from stylize.models.sizing import iter_chunks, rows_per_chunk
 from stylize.models.vgg import Encoded
@@ -182,9 +183,9 @@ class Transform(nn.Module):
         self.merge_conv_pad = nn.ReflectionPad2d(1)
         self.merge_conv = nn.Conv2d(512, 512, kernel_size=3)
 
-    def merge(self, relu4: Tensor, relu5: Tensor, fused: bool = False) -> Tensor:
+    def merge(self, relu4: Tensor, relu5: Tensor, memory: KernelMemory | None = None) -> Tensor:
         """(N, 512, h, w) and (N, 512, h/2, w/2) -> (N, 512, h, w) (see `fused.merge_deep`)."""
-        return merge_deep(relu4, relu5, self.merge_conv_pad, self.merge_conv, fused)
+        return merge_deep(relu4, relu5, self.merge_conv_pad, self.merge_conv, memory)
 
 
 class StyA2KNet(StyleNetwork):
@@ -208,7 +209,7 @@ class StyA2KNet(StyleNetwork):
 
     def encode(self, image: Tensor, compute: Compute) -> Encoded:
         # No shallow keys at inference, so the big shallow maps are never kept.
-        return self.encoder.encode(image, self.depth, (), compute.band_pixels)
+        return self.encoder.encode(image, self.depth, (), compute.band_pixels, self.kernel_memory_for(compute))
 
     def remember_style(self, style: Encoded, compute: Compute) -> StyleMemory:
         return {layer: self.attention(layer).remember(style.deep[layer]) for layer in self.attention_layers}
@@ -220,8 +221,9 @@ class StyA2KNet(StyleNetwork):
         }
 
     def decode(self, outputs: Outputs, compute: Compute) -> Tensor:
-        merged = self.transform.merge(outputs[3], outputs[4], fused=True)
-        return self.decoder.decode(merged, outputs[2], compute.band_pixels)
+        memory = self.kernel_memory_for(compute)
+        merged = self.transform.merge(outputs[3], outputs[4], memory)
+        return self.decoder.decode(merged, outputs[2], compute.band_pixels, memory)
 
     def official_forward(self, content: list[Tensor], style: list[Tensor], seed: int) -> Tensor:
         cf = [f.float() for f in content[: self.depth]]

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from stylize.models.common import nearest_rows, resize_nearest
 from stylize.models.kernels.fused import run_layers
+from stylize.models.kernels.scratch import KernelMemory
 from stylize.models.sizing import plan_bands
 
 # (in, out) channels of the 16 3x3 convolutions, with "M" for the 2x2 max-pools.
@@ -79,9 +80,9 @@ class VGGEncoder(nn.Sequential):
         start, stop = STAGES[index]
         return nn.Sequential(*list(self)[start:stop])
 
-    def features(self, image: Tensor, upto: int = 5, fused: bool = False) -> list[Tensor]:
+    def features(self, image: Tensor, upto: int = 5, memory: KernelMemory | None = None) -> list[Tensor]:
         """relu1_1 ... relu{upto}_1 of `image` (N, 3, H, W) in [0, 1], the official way, or with
-        `fused` the wide convolutions by Winograd where that applies (`fused.run_layers`).
+        the fast paths' `memory` the wide convolutions by Winograd where that applies (`fused.run_layers`).
 
         Returns:
             `upto` tensors; layer k is (N, C_k, ceil(H / 2^k), ceil(W / 2^k)).
@@ -89,12 +90,12 @@ class VGGEncoder(nn.Sequential):
         feats = []
         x = image
         for k in range(upto):
-            x = self._run_stage(k, x, fused)
+            x = self._run_stage(k, x, memory)
             feats.append(x)
         return feats
 
-    def _run_stage(self, index: int, x: Tensor, fused: bool = True) -> Tensor:
-        return run_layers(self.stage(index), x) if fused else self.stage(index)(x)
+    def _run_stage(self, index: int, x: Tensor, memory: KernelMemory | None) -> Tensor:
+        return self.stage(index)(x) if memory is None else run_layers(self.stage(index), x, memory)
 
     def encode(
         self,
@@ -102,6 +103,7 @@ class VGGEncoder(nn.Sequential):
         upto: int = 5,
         key_targets: tuple[int, ...] = (),
         band_pixels: int | None = None,
+        memory: KernelMemory | None = None,
     ) -> Encoded:
         """Encode with the first three stages run in row bands when the image is large.
 
@@ -111,15 +113,16 @@ class VGGEncoder(nn.Sequential):
             key_targets: layers whose attention keys will need relu1_1 and relu2_1 resized to
                 their size; only those resized copies of the two big shallow maps are kept.
             band_pixels: image pixels per band; None or an image that fits runs in one piece.
+            memory: the fast paths' memory (`fused.run_layers`); None runs the plain layers.
 
         Returns:
             relu3_1 and deeper whole; relu1_1 and relu2_1 whole when run in one piece, else
             only resized to the key targets. Values equal `features()` (fp32 rounding aside:
-            the wide convolutions are computed by Winograd's algorithm on the CPU).
+            with `memory` the wide convolutions are computed by Winograd's algorithm on the CPU).
         """
         height, width = image.shape[-2:]
         if band_pixels is None or height * width <= band_pixels or upto < 3:
-            feats = self.features(image, upto, fused=True)
+            feats = self.features(image, upto, memory)
             return Encoded(dict(enumerate(feats)))
         band_rows = max(4, band_pixels // width)
         # A 3x3 conv at an inner band edge spoils one row at its resolution: 2 rows at full size,
@@ -131,9 +134,9 @@ class VGGEncoder(nn.Sequential):
         target_sizes = {t: full_sizes[t] for t in key_targets}
         for band in bands:
             x = image[..., band.context_start : band.context_stop, :]
-            relu1 = self._run_stage(0, x)
-            relu2 = self._run_stage(1, relu1)
-            relu3 = self._run_stage(2, relu2)
+            relu1 = self._run_stage(0, x, memory)
+            relu2 = self._run_stage(1, relu1, memory)
+            relu3 = self._run_stage(2, relu2, memory)
             top, bottom = band.crop
             for source, feat in ((0, relu1), (1, relu2)):
                 stride = STRIDES[source]
@@ -146,7 +149,7 @@ class VGGEncoder(nn.Sequential):
         deep = {2: torch.cat(relu3_parts, dim=-2)}
         x = deep[2]
         for k in range(3, upto):
-            x = self._run_stage(k, x)
+            x = self._run_stage(k, x, memory)
             deep[k] = x
         resized = {key: torch.cat(parts, dim=-2) for key, parts in shallow_parts.items()}
         return Encoded(deep, resized)

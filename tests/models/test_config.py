@@ -1,4 +1,4 @@
-"""Compute settings: the attention chunk budget per device and the out-of-memory halving."""
+"""Compute settings: the attention chunk budget per device, the out-of-memory halving, the kernels."""
 
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ def test_halving_starts_from_the_device_default_and_stops_at_the_smallest() -> N
     assert (compute.chunk_elements, compute.band_pixels) == (MIN_CHUNK, MIN_BAND)
 
 
-@pytest.mark.parametrize("settings", [{"chunk_elements": 0}, {"band_pixels": 0}, {"policy": "fast"}])
+def test_kernels_are_fast_by_default_and_kept_when_halved() -> None:
+    assert Compute().kernels == "fast"
+    assert Compute(kernels="plain").halved("cpu").kernels == "plain"
+
+
+@pytest.mark.parametrize(
+    "settings", [{"chunk_elements": 0}, {"band_pixels": 0}, {"policy": "fast"}, {"kernels": "winograd"}]
+)
 def test_bad_settings_are_refused(settings: dict) -> None:
     with pytest.raises(ValueError):
         Compute(**settings)

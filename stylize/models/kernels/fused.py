@@ -10,9 +10,12 @@ Two rewrites, each exact in exact arithmetic (in fp32 the values agree to roundi
 - "reflection pad, 3x3 conv (, ReLU)" with wide channels, in fp32 on the CPU: Winograd's
   F(4x4, 3x3) (`winograd.py`), 4x fewer multiplications.
 
-On the CPU both run a band of rows at a time, each band padded on its own (`common.padded_rows`):
+On the CPU both run a band of rows at a time, each band padded on its own (`scratch.padded_rows`):
 no padded copy of a whole map is made, which saves a pass over memory and the page faults of a
 large fresh buffer (one per 4 KiB; together they were a tenth of a 512² AdaAttN image's time).
+
+Every function here takes the model's `KernelMemory` (`scratch.py`): its scratch buffers and the
+weights derived from the model's.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from stylize.models.common import new_map, padded_rows
 from stylize.models.kernels import winograd
+from stylize.models.kernels.scratch import KernelMemory, Shape4, empty_map, padded_rows
 from stylize.models.sizing import rows_per_chunk
 
 
@@ -41,12 +44,16 @@ def phase_weights(weight: Tensor) -> Tensor:
     return torch.cat(kernels, dim=0)
 
 
-def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False, out_name: str | None = None) -> Tensor:
+def _phase_kernels(weight: Tensor) -> Tensor:
+    return phase_weights(weight.float()).contiguous(memory_format=torch.channels_last)
+
+
+def upsample_conv(
+    x: Tensor, conv: nn.Conv2d, memory: KernelMemory, relu: bool = False, out_name: str | None = None
+) -> Tensor:
     """relu?(conv(reflect_pad(upsample_nearest_x2(x)))) for x (N, C, H, W) -> (N, K, 2H, 2W), channels-last
-    (in the scratch buffer `out_name` if given)."""
-    weight = _derived_weight(
-        conv, "_phase_cache", lambda w: phase_weights(w.float()).contiguous(memory_format=torch.channels_last)
-    )
+    (in `memory`'s scratch map `out_name` if given)."""
+    weight = memory.derived(conv.weight, "phase", _phase_kernels)
     bias = conv.bias.detach().repeat(4) if conv.bias is not None else None
     n, _, h, w = x.shape
     k = conv.out_channels
@@ -58,7 +65,7 @@ def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False, out_name: str 
         # Output rows of phase py come from phase-conv rows py .. py + band: padded rows start .. stop + 1.
         y = F.conv2d(padded_rows(x, start, stop + 2, w + 2, "replicate"), weight, bias)
         y = (y.relu_() if relu else y).view(n, 2, 2, k, stop - start + 1, w + 1)
-        out = out if out is not None else new_map((n, k, 2 * h, 2 * w), y, out_name)
+        out = out if out is not None else _new_map((n, k, 2 * h, 2 * w), y, memory, out_name)
         for py in (0, 1):
             for px in (0, 1):
                 target = out[:, :, 2 * start + py : 2 * stop : 2, px::2]
@@ -67,14 +74,16 @@ def upsample_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False, out_name: str 
     return out
 
 
-def padded_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False, out_name: str | None = None) -> Tensor:
+def padded_conv(
+    x: Tensor, conv: nn.Conv2d, memory: KernelMemory, relu: bool = False, out_name: str | None = None
+) -> Tensor:
     """relu?(conv(reflect_pad(x, 1))) for x (N, C, H, W) on the CPU without gradients -> channels-last
-    (in the scratch buffer `out_name` if given).
+    (in `memory`'s scratch map `out_name` if given).
 
     By Winograd where that applies, else directly, a band of rows at a time.
     """
     if winograd.applies(conv, x):
-        return winograd_conv(x, conv, relu, out_name)
+        return winograd_conv(x, conv, memory, relu, out_name)
     n, _, h, w = x.shape
     k = conv.out_channels
     out: Tensor | None = None  # made at the first band, in its dtype
@@ -82,18 +91,18 @@ def padded_conv(x: Tensor, conv: nn.Conv2d, relu: bool = False, out_name: str | 
     for start in range(0, h, rows):
         stop = min(h, start + rows)
         y = conv(padded_rows(x, start, stop + 2, w + 2, "reflect"))
-        out = out if out is not None else new_map((n, k, h, w), y, out_name)
+        out = out if out is not None else _new_map((n, k, h, w), y, memory, out_name)
         out[:, :, start:stop] = y.relu_() if relu else y
     assert out is not None
     return out
 
 
-def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor) -> Tensor:
+def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor, memory: KernelMemory) -> Tensor:
     """Run a Sequential's layers; without gradients, "upsample, reflection pad, conv" and (on the
     CPU) "reflection pad, conv" fused as above, and a ReLU after a convolution applied to its fresh
     output in place (or inside the fused step).
 
-    On the CPU the fused steps' intermediate maps alternate between two per-thread scratch buffers
+    On the CPU the fused steps' intermediate maps alternate between two of `memory`'s scratch maps
     (a fresh map of tens of MiB is page-faulted in again for every image); the map returned has
     memory of its own.
     """
@@ -114,7 +123,7 @@ def run_layers(layers: Sequence[nn.Module] | nn.Sequential, x: Tensor) -> Tensor
         if step is not None:
             last = i + used + relu == len(layers)
             target = None if last or not reuse else 1 - (slot or 0)
-            x = step(x, conv, relu, None if target is None else f"fused.map{target}")  # type: ignore[arg-type]
+            x = step(x, conv, memory, relu, None if target is None else f"fused.map{target}")  # type: ignore[arg-type]
             slot = target
         else:
             y = layer(x)
@@ -137,21 +146,27 @@ def _bands_apply(x: Tensor) -> bool:
     return x.device.type == "cpu" and min(x.shape[-2:]) >= 2
 
 
-def merge_deep(relu4: Tensor, relu5: Tensor, pad: nn.Module, conv: nn.Conv2d, fused: bool = False) -> Tensor:
+def merge_deep(
+    relu4: Tensor, relu5: Tensor, pad: nn.Module, conv: nn.Conv2d, memory: KernelMemory | None = None
+) -> Tensor:
     """Both papers' merge of the deep attention outputs: conv(pad(relu4 + upsample_x2(relu5))).
 
-    relu4 (N, C, h, w) and relu5 (N, C, h/2, w/2) -> (N, K, h, w); `fused` runs the convolution
-    through `run_layers` (Winograd where it applies), else exactly as released.
+    relu4 (N, C, h, w) and relu5 (N, C, h/2, w/2) -> (N, K, h, w); with `memory` the convolution
+    runs through `run_layers` (Winograd where it applies), else exactly as released.
     """
     merged = relu4 + F.interpolate(relu5, scale_factor=2.0, mode="nearest")
-    return run_layers([pad, conv], merged) if fused else conv(pad(merged))
+    return conv(pad(merged)) if memory is None else run_layers([pad, conv], merged, memory)
 
 
-def winograd_conv(x: Tensor, conv: nn.Conv2d, relu: bool, out_name: str | None = None) -> Tensor:
+def winograd_conv(x: Tensor, conv: nn.Conv2d, memory: KernelMemory, relu: bool, out_name: str | None = None) -> Tensor:
     """relu?(conv(reflect_pad(x, 1))) by Winograd F(4x4, 3x3); see `winograd.applies`."""
-    weight = _derived_weight(conv, "_winograd_cache", winograd.filter_transform)
+    weight = memory.derived(conv.weight, "winograd", winograd.filter_transform)
     bias = conv.bias.detach() if conv.bias is not None else None
-    return winograd.reflect_conv(x, weight, bias, relu, out_name)
+    return winograd.reflect_conv(x, weight, bias, relu, memory, out_name)
+
+
+def _new_map(shape: Shape4, like: Tensor, memory: KernelMemory, name: str | None) -> Tensor:
+    return empty_map(shape, like) if name is None else memory.map(name, shape, like)
 
 
 def _is_padded_conv(layers: Sequence[nn.Module]) -> bool:
@@ -161,15 +176,3 @@ def _is_padded_conv(layers: Sequence[nn.Module]) -> bool:
         and tuple(layers[0].padding) == (1, 1, 1, 1)
         and isinstance(layers[1], nn.Conv2d)
     )
-
-
-def _derived_weight(conv: nn.Conv2d, slot: str, derive) -> Tensor:  # type: ignore[no-untyped-def]
-    """`derive(conv.weight)`, computed once per weight value and kept on the module."""
-    weight = conv.weight
-    # Weights made under inference mode (a model loaded inside it) have no version counter.
-    key = (weight.data_ptr(), -1 if weight.is_inference() else weight._version)
-    cached = getattr(conv, slot, None)
-    if cached is None or cached[0] != key:
-        cached = (key, derive(weight.detach()))
-        setattr(conv, slot, cached)
-    return cached[1]

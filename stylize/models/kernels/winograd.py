@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from stylize.models.common import SCRATCH_KEEP_FLOATS, new_map, padded_rows, scratch
+from stylize.models.kernels.scratch import SCRATCH_KEEP_FLOATS, KernelMemory, empty_map, padded_rows
 from stylize.models.sizing import rows_per_chunk
 
 # Interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray's F(4x4, 3x3) matrices).
@@ -89,31 +89,49 @@ def filter_transform(weight: Tensor) -> Tensor:
     return (_FILTER_2D.to(weight.device) @ filters.T).view(TILE * TILE, c, k)
 
 
-def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out_name: str | None = None) -> Tensor:
+def reflect_conv(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    relu: bool,
+    memory: KernelMemory,
+    out_name: str | None = None,
+) -> Tensor:
     """relu?(conv2d(reflect_pad(x, 1), w, b)) for x (N, C, H, W), with `weight` from `filter_transform`.
 
-    Returns (N, K, H, W) in channels-last layout, in the scratch buffer `out_name` if given.
+    Returns (N, K, H, W) in channels-last layout, in `memory`'s scratch map `out_name` if given
+    (else memory of its own); the band temporaries are `memory`'s scratch buffers.
     """
     n, c, h, w = x.shape
     k = weight.shape[2]
     tile_rows, tile_cols = -(-h // OUT), -(-w // OUT)
-    out = new_map((n, k, tile_rows * OUT, tile_cols * OUT), x, out_name)
+    shape_out = (n, k, tile_rows * OUT, tile_cols * OUT)
+    out = empty_map(shape_out, x) if out_name is None else memory.map(out_name, shape_out, x)
     rows_per_band = rows_per_chunk(tile_cols, TILE * TILE * max(c, k) * n, BAND_FLOATS)
     for first in range(0, tile_rows, rows_per_band):
         last = min(tile_rows, first + rows_per_band)
         # Padded a band at a time: no padded copy of the whole map is ever made (a large, freshly
         # allocated buffer costs a page fault every 4 KiB) and each band is gathered while in cache.
         shape = (n, c, OUT * (last - first) + 2, tile_cols * OUT + 2)
-        scratch_band = new_map(shape, x, "winograd.band", SCRATCH_KEEP_FLOATS)
+        scratch_band = memory.map("winograd.band", shape, x, SCRATCH_KEEP_FLOATS)
         band = padded_rows(x, OUT * first, OUT * last + 2, shape[3], "reflect", scratch_band)
-        _band(band, weight, bias, relu, out, first, last)
+        _band(band, weight, bias, relu, out, first, last, memory)
     return out if (tile_rows * OUT, tile_cols * OUT) == (h, w) else out[:, :, :h, :w]
 
 
-def _band(band: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out: Tensor, first: int, last: int) -> None:
+def _band(
+    band: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    relu: bool,
+    out: Tensor,
+    first: int,
+    last: int,
+    memory: KernelMemory,
+) -> None:
     """Padded rows [4 first, 4 last + 2) (`padded_rows`) -> output rows [4 first, 4 last) of `out`.
 
-    The temporaries are scratch buffers (`common.scratch`), the same for every band and layer.
+    The temporaries are `memory`'s scratch buffers, the same for every band and layer.
     """
     n, c = band.shape[:2]
     k = weight.shape[2]
@@ -123,19 +141,19 @@ def _band(band: Tensor, weight: Tensor, bias: Tensor | None, relu: bool, out: Te
     count = n * rows * cols
     points = TILE * TILE
     # (N, C, rows, cols, 6, 6) -> (36, count * C): tile point, then tile, then channel.
-    tiles = scratch("winograd.tiles", points * count * c, band)
+    tiles = memory.buffer("winograd.tiles", points * count * c, band)
     tiles.view(TILE, TILE, n, rows, cols, c).copy_(windows.permute(4, 5, 0, 2, 3, 1))
     # B^T d B as 6-point transforms of the tiles' rows, then of their columns: a third of the work
     # of one 36 x 36 product over flattened tiles, which took a quarter of a 64-channel layer's time.
-    half = scratch("winograd.half", points * count * c, band).view(TILE, TILE * count * c)
+    half = memory.buffer("winograd.half", points * count * c, band).view(TILE, TILE * count * c)
     torch.mm(_INPUT_1D, tiles.view(TILE, TILE * count * c), out=half)
-    transformed = scratch("winograd.transformed", points * count * c, band).view(points, count * c)
+    transformed = memory.buffer("winograd.transformed", points * count * c, band).view(points, count * c)
     torch.matmul(_INPUT_1D, half.view(TILE, TILE, count * c), out=transformed.view(TILE, TILE, count * c))
-    products = scratch("winograd.products", points * count * k, band).view(points, count, k)
+    products = memory.buffer("winograd.products", points * count * k, band).view(points, count, k)
     torch.bmm(transformed.view(points, count, c), weight, out=products)
     if bias is not None:
         products[_BIAS_POINT] += bias
-    blocks = scratch("winograd.blocks", OUT * OUT * count * k, band).view(OUT * OUT, count * k)
+    blocks = memory.buffer("winograd.blocks", OUT * OUT * count * k, band).view(OUT * OUT, count * k)
     torch.mm(_OUTPUT_2D, products.view(points, count * k), out=blocks)
     blocks = blocks.view(OUT, OUT, n, rows, cols, k)
     target = out[:, :, OUT * first : OUT * last].permute(0, 2, 3, 1).view(n, rows, OUT, cols, OUT, k)

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from stylize.models.kernels import winograd
 from stylize.models.kernels.fused import merge_deep, run_layers, winograd_conv
+from stylize.models.kernels.scratch import KernelMemory
 
 
 def direct(x: Tensor, conv: nn.Conv2d, relu: bool) -> Tensor:
@@ -35,7 +36,7 @@ def test_equals_the_direct_convolution(
     conv = nn.Conv2d(*channels, kernel_size=3)
     x = torch.randn(batch, channels[0], *size, generator=g)
     with torch.inference_mode():
-        out = winograd_conv(x, conv, relu)
+        out = winograd_conv(x, conv, KernelMemory(), relu)
     assert out.shape == (batch, channels[1], *size)
     assert out.is_contiguous(memory_format=torch.channels_last) or size[1] % 4 != 0
     # The transforms' constants cost some precision: a few 1e-5 of the spread, as measured.
@@ -48,7 +49,7 @@ def test_bands_of_tile_rows_give_the_same_values(monkeypatch: pytest.MonkeyPatch
     x = torch.randn(1, 64, 37, 9, generator=g).contiguous(memory_format=torch.channels_last)
     monkeypatch.setattr(winograd, "BAND_FLOATS", 1)  # one tile row per band
     with torch.inference_mode():
-        banded = winograd_conv(x, conv, True)
+        banded = winograd_conv(x, conv, KernelMemory(), True)
     assert relative_error(banded, direct(x, conv, True)) < 3e-4
 
 
@@ -58,7 +59,7 @@ def test_bias_free_convolution() -> None:
     with torch.inference_mode():
         weight = winograd.filter_transform(conv.weight)
         expected = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), conv.weight).double()
-        assert relative_error(winograd.reflect_conv(x, weight, None, relu=False), expected) < 3e-4
+        assert relative_error(winograd.reflect_conv(x, weight, None, False, KernelMemory()), expected) < 3e-4
 
 
 def test_applies_only_to_wide_fp32_inference_on_the_cpu() -> None:
@@ -75,21 +76,27 @@ def test_applies_only_to_wide_fp32_inference_on_the_cpu() -> None:
     assert not winograd.applies(wide, x)  # gradients wanted: the cached transform would hide them
 
 
-def test_run_layers_takes_pad_conv_relu_triples_and_caches_the_filter_transform() -> None:
+def test_run_layers_takes_pad_conv_relu_triples_and_keeps_the_filter_transform_until_the_weight_changes() -> None:
     torch.manual_seed(0)
     layers = nn.Sequential(
         nn.ReflectionPad2d(1), nn.Conv2d(64, 64, 3), nn.ReLU(), nn.ReflectionPad2d(1), nn.Conv2d(64, 64, 3)
     )
     x = torch.randn(1, 64, 10, 12)
+    memory = KernelMemory()
+    transform = lambda: memory.derived(layers[1].weight, "winograd", winograd.filter_transform)  # noqa: E731
     with torch.inference_mode():
-        out = run_layers(layers, x)
+        out = run_layers(layers, x, memory)
         expected = direct(direct(x, layers[1], True), layers[4], False)
         assert relative_error(out, expected) < 3e-4
-        cached = layers[1]._winograd_cache[1]
-        assert run_layers(layers, x) is not None and layers[1]._winograd_cache[1] is cached
+        assert memory.derived_count == 2
+        cached = transform()
+        assert run_layers(layers, x, memory) is not None and transform() is cached
+    with torch.no_grad():
         layers[1].weight.mul_(2)  # a changed weight is transformed again
-        run_layers(layers, x)
-        assert layers[1]._winograd_cache[1] is not cached
+    with torch.inference_mode():
+        doubled = run_layers(layers, x, memory)
+        assert transform() is not cached
+        assert relative_error(doubled, direct(direct(x, layers[1], True), layers[4], False)) < 3e-4
 
 
 def test_fused_merge_equals_the_released_merge() -> None:
@@ -98,5 +105,5 @@ def test_fused_merge_equals_the_released_merge() -> None:
     relu4, relu5 = torch.randn(1, 128, 12, 10), torch.randn(1, 128, 6, 5)
     with torch.inference_mode():
         released = merge_deep(relu4, relu5, pad, conv)
-        fused = merge_deep(relu4, relu5, pad, conv, fused=True)
+        fused = merge_deep(relu4, relu5, pad, conv, KernelMemory())
     assert float((fused - released).abs().max() / released.std()) < 3e-4
