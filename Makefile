@@ -34,6 +34,7 @@ demo: install
 bench: install
 	$(BIN)/python bench/speed_memory.py
 
-# Free photos and paintings, reduced to 768 px, in .traindata/ (git-ignored): what scripts/gpu_train.sh trains on.
+# Free photos and paintings ($STYLIZE_MEDIA/photos and paintings), reduced to 768 px, in .traindata/
+# (git-ignored): what scripts/gpu_train.sh trains on.
 train-data: install
 	$(BIN)/python scripts/pack_training_data.py

@@ -1,7 +1,7 @@
 """Benchmark: temporal smoothing on real clips. Warping error and style distance with smoothing
 off and on, and frames per second, through the same `stylize_video_file` as `stylize video`.
 
-    python bench/video_temporal.py                       # clips in ../shared/media/video, found weights
+    python bench/video_temporal.py                       # clips in $STYLIZE_MEDIA/video, found weights
     python bench/video_temporal.py --weights DIR --duration 2 --max-size 640
 
 Targets (issue 5): with `--temporal flow` the warping error is at least 40 % lower than per-frame
@@ -22,16 +22,19 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "media"
+# The project's media (not part of the repository): video/ and paintings/ of $STYLIZE_MEDIA.
+MEDIA = Path(os.environ.get("STYLIZE_MEDIA", "media"))
 CLIPS = ("bikes.mp4", "bigbuckbunny.mp4")
-STYLES = (SHARED / "paintings" / "van_gogh_starry_night.jpg", ROOT / "tests/data/parity/inputs/style_512x512.png")
+STYLES = (MEDIA / "paintings" / "van_gogh_starry_night.jpg", ROOT / "tests/data/parity/inputs/style_512x512.png")
 TARGET_WARP = 0.40  # at least 40 % lower warping error
 TARGET_STYLE = 0.10  # at most 10 % higher style distance
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("clips", nargs="*", type=Path, help="videos (default: bikes and bigbuckbunny in ../shared)")
+    parser.add_argument(
+        "clips", nargs="*", type=Path, help="videos (default: bikes and bigbuckbunny in $STYLIZE_MEDIA/video)"
+    )
     parser.add_argument("--model", default="adaattn-video")
     parser.add_argument("--weights", default=None, help="checkpoint folder or zip (default: found as stylize does)")
     parser.add_argument("--style", type=Path, default=None, help="style image (default: Starry Night if present)")
@@ -50,10 +53,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    clips = args.clips or [SHARED / "video" / name for name in CLIPS]
+    clips = args.clips or [MEDIA / "video" / name for name in CLIPS]
     missing = [str(c) for c in clips if not c.is_file()]
     if missing:
-        print(f"skipped: clips not found: {', '.join(missing)} (the shared media folder is not here)")
+        print(f"skipped: clips not found: {', '.join(missing)} (set STYLIZE_MEDIA to the folder with video/)")
         return 0
     style_path = args.style or next((s for s in STYLES if s.is_file()), None)
     if style_path is None or not style_path.is_file():
@@ -171,12 +174,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _shown(path: Path) -> str:
-    """A path as the results file shows it: relative to the checkout, or ../shared/..."""
+    """A path as the results file shows it: relative to the checkout, or to the media folder."""
     path = path.resolve()
-    if path.is_relative_to(ROOT):
-        return str(path.relative_to(ROOT))
-    if path.is_relative_to(SHARED.parent.parent):
-        return "../" + str(path.relative_to(SHARED.parent.parent))
+    for root, shown in ((ROOT, ""), (MEDIA.resolve(), "$STYLIZE_MEDIA/")):
+        if path.is_relative_to(root):
+            return shown + str(path.relative_to(root))
     return str(path)
 
 

@@ -16,7 +16,7 @@ licence), every image at most --max-side pixels on its long side. The sources:
 * Debian `opencv-doc`: starry_night.jpg (Van Gogh; the samples are Apache-2.0/BSD-3-Clause).
 
 A source that cannot be fetched (no apt-get, no network) is reported; with --fallback (default:
-../shared/media next to the checkout, when present) the images of that folder fill in, and the
+$STYLIZE_MEDIA, when set) the images of that folder fill in, and the
 script says exactly which sources are missing. Needs only Pillow and numpy (and pip / apt-get /
 dpkg-deb for the downloads).
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import re
 import shutil
 import struct
@@ -42,7 +43,8 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FALLBACK = ROOT.parent / "shared" / "media"
+# A folder with the same layout that fills in for sources that cannot be fetched.
+DEFAULT_FALLBACK = Path(os.environ["STYLIZE_MEDIA"]) if os.environ.get("STYLIZE_MEDIA") else None
 
 GCOMPRIS = "gcompris-qt-data"
 OPENCV_DOC = "opencv-doc"
@@ -578,9 +580,9 @@ def main(argv: list[str] | None = None) -> int:
         "--work", type=Path, default=None, help="keep downloads here for reruns (default: a temporary folder)"
     )
     parser.add_argument("--max-side", type=int, default=1024, help="long side bound of every image (default 1024)")
-    parser.add_argument("--fallback", type=Path, default=DEFAULT_FALLBACK if DEFAULT_FALLBACK.is_dir() else None,
+    parser.add_argument("--fallback", type=Path, default=DEFAULT_FALLBACK,
                         help="a folder with photos/, paintings/ and SOURCES.md to copy from when a source fails "
-                        f"(default: {DEFAULT_FALLBACK} when present)")  # fmt: skip
+                        "(default: $STYLIZE_MEDIA, when set)")  # fmt: skip
     parser.add_argument(
         "--only", action="append", choices=("skimage", "gcompris", "opencv"), help="fetch only these sources (repeat)"
     )

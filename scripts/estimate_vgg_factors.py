@@ -5,10 +5,11 @@
 
 Gatys' normalisation: every filter of the original (zero-padded, Caffe-preprocessed) network is
 divided by its mean ReLU activation over images and positions. `vgg_normalised` used ImageNet
-validation images; here the free photos and paintings of ../shared/media stand in (each resized to
-a 256 short side, bicubic, then centre-cropped to 224, as in ../shared/reference/weights-and-media.md
-section A.3). The result is written with its provenance and the digest of the derived encoder,
-which `stylize.weights.pastiche` checks. Run it once; the output is committed.
+validation images; here the project's free training photos and paintings stand in (the folders of
+$STYLIZE_MEDIA by default; each resized to a 256 short side, bicubic, then centre-cropped to 224, as
+the project's reference notes on the encoder describe). The result is written with its provenance
+and the digest of the derived encoder, which `stylize.weights.pastiche` checks. Run it once; the
+output is committed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,7 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from stylize.weights import pastiche  # noqa: E402
 
-DEFAULT_FOLDERS = [ROOT.parent / "shared" / "media" / "photos", ROOT.parent / "shared" / "media" / "paintings"]
+# The training media (not part of the repository): photos/ and paintings/ of $STYLIZE_MEDIA.
+MEDIA = Path(os.environ.get("STYLIZE_MEDIA", "media"))
+DEFAULT_FOLDERS = [MEDIA / "photos", MEDIA / "paintings"]
 POOL_AFTER = {"block1_conv2", "block2_conv2", "block3_conv4", "block4_conv4"}
 
 
@@ -104,7 +108,7 @@ def main() -> None:
         },
         "images": {
             "count": len(paths),
-            "from": "../shared/media photos (public domain / CC0) and paintings (public domain)",
+            "from": "the project's training media: photos (public domain / CC0) and paintings (public domain)",
             "preprocessing": "RGB, 256 short side (PIL bicubic), 224 centre crop, Caffe BGR x255 minus mean, "
             "zero padding (the original network)",
             "list_sha256": names_digest.hexdigest(),

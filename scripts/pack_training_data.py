@@ -6,8 +6,8 @@
 Each image is reduced to a long side of 768 (bicubic) and saved as JPEG quality 90 under
 OUT/content/ and OUT/style/, with OUT/SOURCES.md listing where each came from (the rows of the
 source folders' SOURCES.md where there is one). Defaults: $STYLIZE_MEDIA/photos (content) and
-$STYLIZE_MEDIA/paintings (style); without STYLIZE_MEDIA, the project's shared media folder beside
-the checkout. The result is ignored by git.
+$STYLIZE_MEDIA/paintings (style): the project's media set, which is not part of the repository.
+The result is ignored by git.
 
 Training never reads the held-out evaluation images (tests/data/heldout): an image that is one of
 them, by file hash or as the same picture at another size or quality (grey 32x32 thumbnails
@@ -36,9 +36,11 @@ SAME_PICTURE = 0.95
 
 
 def media_folder() -> Path:
-    """$STYLIZE_MEDIA, else the shared media folder beside the checkout."""
+    """$STYLIZE_MEDIA: the folder with the training photos/ and paintings/ (not part of the repository)."""
     folder = os.environ.get("STYLIZE_MEDIA")
-    return Path(folder) if folder else ROOT.parent / "shared" / "media"
+    if not folder:
+        sys.exit("error: set STYLIZE_MEDIA to the folder with photos/ and paintings/, or give --content/--style")
+    return Path(folder)
 
 
 def thumbnail(image: Image.Image) -> np.ndarray:

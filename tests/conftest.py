@@ -15,7 +15,6 @@ from PIL import Image
 DATA = Path(__file__).parent / "data"
 PARITY = DATA / "parity"
 ROOT = Path(__file__).parent.parent
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="module")

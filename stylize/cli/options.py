@@ -79,18 +79,15 @@ def is_quiet(ctx: click.Context, quiet: bool = False) -> bool:
 
 def model_choice_of(options: dict[str, Any], purpose: str = "image") -> ModelChoice:
     """The `model_options` of a command as a `ModelChoice`; with no --model, the default for
-    `purpose` ("image" or "video"), and a note when that is not the papers' model."""
-    name = options["model"]
+    `purpose` ("image" or "video"), with why when that is not the papers' model."""
+    name, why = options["model"], None
     if name is None:
-        from stylize.cli.console import print_note
         from stylize.weights.defaults import default_model
 
         chosen = default_model(purpose, options["weights"])
-        if chosen.note:
-            print_note(chosen.note)
-        name = chosen.name
+        name, why = chosen.name, chosen.note
     keys = ("weights", "device", "precision", "policy", "seed")
-    return ModelChoice(name, *(options[key] for key in keys))
+    return ModelChoice(name, **{key: options[key] for key in keys}, why=why)
 
 
 def style_choice_of(options: dict[str, Any]) -> StyleChoice:
@@ -108,6 +105,8 @@ def load_stylizer(choice: ModelChoice):  # type: ignore[no-untyped-def]
     from stylize.cli.console import print_note
     from stylize.models.config import Compute
 
+    if choice.why:
+        print_note(choice.why)
     model = stylize.load_model(
         choice.name, choice.weights, choice.device, choice.precision, Compute(policy=choice.policy, seed=choice.seed)
     )

@@ -14,7 +14,12 @@ from stylize.models.config import OFFICIAL_SEED
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """Which model to load, from where, on what (see `stylize.load_model`)."""
+    """Which model to load, from where, on what (see `stylize.load_model`).
+
+    Attributes:
+        why: when the user named no model and stylize chose another than the papers' default, why
+            (`stylize.weights.defaults`); said when the model loads.
+    """
 
     name: str = "adaattn"
     weights: str | None = None
@@ -22,6 +27,7 @@ class ModelChoice:
     precision: str = "fp32"
     policy: str = "official"
     seed: int = OFFICIAL_SEED
+    why: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from stylize.weights import paths
 from stylize.weights.locate import survey
-from stylize.weights.paths import bundled_root
 from stylize.weights.registry import DEFAULT_MODELS, MODELS
 
 # Held-out figures of stylize's own weights, beside them (written by `python bench/quality.py --heldout --record`).
@@ -34,7 +34,7 @@ class DefaultModel:
 
 def bundled_quality(root: Path | None = None) -> dict[str, dict[str, float]]:
     """Model name -> held-out figures of stylize's own weights for it ({} when none are recorded)."""
-    root = root if root is not None else bundled_root()
+    root = root if root is not None else paths.bundled_root()
     if root is None or not (root / QUALITY_FILE).is_file():
         return {}
     models: dict[str, dict[str, float]] = json.loads((root / QUALITY_FILE).read_text(encoding="utf-8"))["models"]

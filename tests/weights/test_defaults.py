@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stylize.weights import defaults
+from stylize.weights import defaults, paths
 
 
 def own_weights(root: Path, figures: dict[str, float]) -> Path:
@@ -23,7 +23,7 @@ def own_weights(root: Path, figures: dict[str, float]) -> Path:
 def only_own_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("STYLIZE_WEIGHTS", str(tmp_path / "none"))
     root = own_weights(tmp_path / "own", {"adaattn": 0.28, "stya2k": 0.64, "adaattn-video": 0.12})
-    monkeypatch.setattr(defaults, "bundled_root", lambda: root)
+    monkeypatch.setattr(paths, "bundled_root", lambda: root)
     return root
 
 
@@ -49,14 +49,14 @@ def test_weights_named_by_the_user_keep_the_papers_default(only_own_weights: Pat
 def test_the_papers_model_stays_when_its_own_weights_rank_best(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STYLIZE_WEIGHTS", str(tmp_path / "none"))
     root = own_weights(tmp_path / "own", {"adaattn": 0.9, "stya2k": 0.64})
-    monkeypatch.setattr(defaults, "bundled_root", lambda: root)
+    monkeypatch.setattr(paths, "bundled_root", lambda: root)
     assert defaults.default_model("image") == defaults.DefaultModel("adaattn")
     assert defaults.default_model("video").name == "adaattn"  # adaattn-video ships no weights here
 
 
 def test_without_recorded_figures_nothing_is_substituted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STYLIZE_WEIGHTS", str(tmp_path / "none"))
-    monkeypatch.setattr(defaults, "bundled_root", lambda: None)
+    monkeypatch.setattr(paths, "bundled_root", lambda: None)
     assert defaults.default_model("video") == defaults.DefaultModel("adaattn-video")
 
 
