@@ -26,8 +26,9 @@ lint: install
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
-# Stylises demo/photos with demo/paintings/van_gogh_starry_night.jpg using the default weights,
-# offline; writes demo-output/sheet.png (and sheet-stya2k.png) and the stylised photos.
+# Stylises demo/photos with the paintings of demo/paintings (two of them never seen in training) using
+# the default model and weights, offline; writes demo-output/sheet.png (and a sheet of the other image
+# model) and the stylised photos.
 demo: install
 	$(BIN)/python demo/demo.py --out demo-output
 

@@ -3,14 +3,17 @@
 
     python demo/demo.py [--out demo-output] [--cell 256] [--size 512]
 
-For AdaAttN (and StyA2K when its weights are found) runs
+First with the model a user who names none gets, then with the other image model when its
+weights are found, runs
 
-    stylize grid demo/photos/*.jpg -s demo/paintings/van_gogh_starry_night.jpg -m MODEL \
-        -o OUT/sheet.png --outputs OUT/MODEL/
+    stylize grid demo/photos/*.jpg -s demo/paintings/ [-m MODEL] -o OUT/sheet[-MODEL].png --outputs OUT/MODEL/
 
 with the default weights (stylize's own trained weights unless $STYLIZE_WEIGHTS, ./weights or
-the user data folder hold others), and prints where the files are. Exits 2 when AdaAttN has no
-weights at all (the message says where it looked and how to get them).
+the user data folder hold others; with only those, the default model is the one whose weights
+carry styles best, and the command says so), and prints where the files are. The paintings are
+Starry Night, which stylize's own weights were trained on, and two that training never read.
+Exits 2 when the default model has no weights at all (the message says where it looked and how
+to get them).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PAINTING = HERE / "paintings" / "van_gogh_starry_night.jpg"
-MODELS = ("adaattn", "stya2k")  # the first is required, the others are shown when available
+PAINTINGS = HERE / "paintings"
+MODELS = ("adaattn", "stya2k")  # the image models; the default one is required, the other shown when available
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,25 +39,28 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from stylize.errors import WeightsError
+    from stylize.weights.defaults import default_model
     from stylize.weights.locate import resolve
     from stylize.weights.registry import get_spec
 
     photos = sorted((HERE / "photos").glob("*.jpg"))
+    default = default_model("image").name
     sheets: list[tuple[str, Path]] = []
-    for index, model in enumerate(MODELS):
+    for model in (default, *(m for m in MODELS if m != default)):
         try:
             files = resolve(get_spec(model))
         except WeightsError as exc:
-            if index == 0:
+            if model == default:
                 print(f"error: {exc.message}", file=sys.stderr)
                 if exc.hint:
                     print(f"hint: {exc.hint}", file=sys.stderr)
                 return 2
             print(f"{model}: skipped, no weights ({exc.message.split(': ', 1)[0]})", file=sys.stderr)
             continue
-        sheet = args.out / ("sheet.png" if index == 0 else f"sheet-{model}.png")
+        sheet = args.out / ("sheet.png" if model == default else f"sheet-{model}.png")
         command = [
-            sys.executable, "-m", "stylize", "grid", *map(str, photos), "-s", str(PAINTING), "-m", model,
+            sys.executable, "-m", "stylize", "grid", *map(str, photos), "-s", str(PAINTINGS),
+            *([] if model == default else ["-m", model]),
             "-o", str(sheet), "--outputs", str(args.out / model), "--cell", str(args.cell), "--size", str(args.size),
         ]  # fmt: skip
         print(f"{model} ({'stylize own weights' if files.bundled else files.location}):", file=sys.stderr)

@@ -30,17 +30,40 @@ def test_make_demo_runs_demo_py() -> None:
 
 
 def test_demo_writes_sheets_and_outputs(parity_weights: Path, tmp_path: Path) -> None:
+    """With released weights (the parity checkpoints stand in) the default is the papers' adaattn."""
     out = tmp_path / "demo-output"
     done = run_demo(out, parity_weights, "--cell", "48", "--size", "64")
     assert done.returncode == 0, done.stderr
     photos = sorted(p.stem for p in (DEMO / "photos").glob("*.jpg"))
+    paintings = sorted(p.stem for p in (DEMO / "paintings").glob("*.jpg"))
     for model, sheet in (("adaattn", "sheet.png"), ("stya2k", "sheet-stya2k.png")):
         image = Image.open(out / sheet)
-        assert image.size == (2 * (48 + 4) + 4, (len(photos) + 1) * (48 + 4) + 4)  # a style column, a row per photo
+        # a column per painting and one for the photos, a row per photo and one for the paintings
+        assert image.size == ((len(paintings) + 1) * (48 + 4) + 4, (len(photos) + 1) * (48 + 4) + 4)
         written = sorted(p.name for p in (out / model).iterdir())
-        assert written == sorted(f"{p}_van_gogh_starry_night.png" for p in photos)
+        assert written == sorted(f"{p}_{s}.png" for p in photos for s in paintings)
         assert str(out / sheet) in done.stdout
     assert "The demo is ready" in done.stdout
+
+
+def test_with_only_stylize_weights_the_demo_shows_the_best_carrier_first(tmp_path: Path) -> None:
+    out = tmp_path / "demo-output"
+    done = run_demo(out, tmp_path / "no-weights", "--cell", "32", "--size", "48")
+    assert done.returncode == 0, done.stderr
+    assert "using stya2k: no released adaattn weights were found" in done.stderr
+    assert f"{'stya2k':<8} contact sheet {out / 'sheet.png'}" in done.stdout
+    assert f"{'adaattn':<8} contact sheet {out / 'sheet-adaattn.png'}" in done.stdout
+
+
+def test_the_demo_shows_paintings_that_training_never_read() -> None:
+    """Two demo paintings are copies of held-out images (tests/data/heldout, disjoint from training:
+    tests/metrics/test_gates.py)."""
+    heldout = ROOT / "tests" / "data" / "heldout" / "paintings"
+    paintings = sorted((DEMO / "paintings").glob("*.jpg"))
+    unseen = [
+        p.name for p in paintings if (heldout / p.name).is_file() and (heldout / p.name).read_bytes() == p.read_bytes()
+    ]
+    assert unseen == ["hiroshige_horse_mackerel_and_prawn.jpg", "kandinsky_composition_viii.jpg"]
 
 
 def test_demo_without_weights_says_so(tmp_path: Path) -> None:
@@ -64,4 +87,6 @@ def test_bundled_demo_images_are_small_and_documented() -> None:
     for path in images:
         assert max(Image.open(path).size) <= 512, path
         assert f"`{path.parent.name}/{path.name}`" in sources, f"{path.name} has no SOURCES.md row"
-    assert [p.name for p in (DEMO / "paintings").glob("*.jpg")] == ["van_gogh_starry_night.jpg"]
+    assert sorted(p.name for p in (DEMO / "paintings").glob("*.jpg")) == [
+        "hiroshige_horse_mackerel_and_prawn.jpg", "kandinsky_composition_viii.jpg", "van_gogh_starry_night.jpg",
+    ]  # fmt: skip
