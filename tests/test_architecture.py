@@ -87,3 +87,14 @@ def test_each_part_imports_only_what_the_architecture_allows() -> None:
             if "*" not in allowed and target[0] not in allowed and ".".join(target) not in allowed:
                 crossings.add(f"{path.relative_to(PACKAGE.parent)} imports {name}")
     assert sorted(crossings) == []
+
+
+def test_benchmarks_scripts_and_the_demo_use_the_library_not_the_command_line() -> None:
+    root = PACKAGE.parent
+    offenders = {
+        str(path.relative_to(root))
+        for folder in ("bench", "scripts", "demo")
+        for path in (root / folder).rglob("*.py")
+        if any(name.startswith("stylize.cli") for name in imported_names(path))
+    }
+    assert offenders == set()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import struct
-import sys
 import zlib
 from pathlib import Path
 
@@ -13,17 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.scripttools import load_script
+
 ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="module")
 def ds():
-    spec = importlib.util.spec_from_file_location("build_dataset", ROOT / "scripts" / "build_dataset.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_script("build_dataset")
 
 
 def make_rcc(files: dict[str, bytes], compress: set[str] = frozenset(), version: int = 3) -> bytes:

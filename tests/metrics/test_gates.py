@@ -10,10 +10,8 @@ different. The full gates of issue 15 are measured by the bench, not here.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ import torch
 from PIL import Image
 
 from stylize.metrics.fidelity import collapse, fidelity
+from tests.scripttools import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT = ROOT / "tests" / "data" / "heldout"
@@ -58,12 +57,7 @@ def training_hashes() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pack_script():
-    spec = importlib.util.spec_from_file_location("pack_training_data", ROOT / "scripts" / "pack_training_data.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_script("pack_training_data")
 
 
 def test_the_evaluation_set_is_there():
