@@ -262,11 +262,11 @@ def heldout(args: argparse.Namespace) -> int:
     import torch
 
     import stylize
-    from stylize.metrics.report import load_metric_encoder
     from stylize.device import resolve_device
     from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
     from stylize.metrics.fidelity import collapse, fidelity, missed_gates
     from stylize.metrics.quality import fingerprint, measure, style_statistics
+    from stylize.metrics.report import load_metric_encoder
 
     started = time.perf_counter()
     size = args.size or 256
