@@ -25,7 +25,12 @@ Examples:
 Style loss: over relu1_1..relu5_1, the sum of the mean squared differences of the per-channel
 means and of the per-channel standard deviations of output and style features.
 Content loss: over relu4_1 and relu5_1, the mean squared difference of the mean-variance-normalised
-features of output and content. Lower is closer; over several pairs, the mean."""
+features of output and content. Lower is closer; over several pairs, the mean.
+
+When the pairs are every content with each of two or more styles, figures that do not use any VGG
+encoder follow (stylize.metrics.fidelity): colour top-1 (an output's own style is its nearest in
+Lab colour), colour ratio, texture top-1, SSIM to the content, style dependence, and the gates a
+shipped default should pass (docs/performance.md)."""
 
 
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,6 +162,17 @@ def print_report(report: dict[str, Any]) -> None:
     Console(highlight=False).print(table)
     sizes = f"content at {report['size'] or 'its own'} px, style at {report['style_size'] or 'its own'} px"
     print_note(f"encoder {report['encoder']}; {sizes}")
+    fid = report["fidelity"]
+    if fid is not None:
+        Console(highlight=False).print(
+            f"independent of the encoder: colour top-1 {fid['colour_top1']:.2f} (chance {fid['chance']:.2f}), "
+            f"colour ratio {fid['colour_ratio']:.2f}, texture top-1 {fid['texture_top1']:.2f}, "
+            f"SSIM {fid['ssim']:.2f}, style dependence {fid['style_dependence']:.3f}"
+        )
+        verdict = "; ".join(fid["collapse"]) if fid["collapse"] else None
+        print_note(
+            f"gates missed: {', '.join(fid['gates_missed']) or 'none'}" + (f"; collapse: {verdict}" if verdict else "")
+        )
 
 
 def _short(text: str) -> str:

@@ -11,6 +11,7 @@ from PIL import Image
 from stylize.device import resolve_device
 from stylize.errors import SetupError
 from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
+from stylize.metrics.fidelity import collapse, fidelity, missed_gates
 from stylize.metrics.pairs import Triple
 from stylize.metrics.quality import (
     CONTENT_LAYER_NAMES,
@@ -74,6 +75,8 @@ def measure_triples(
     encoder = encoder.to(resolve_device(device))
     style_cache: dict[Path, tuple[Tensor, Any, Any]] = {}
     rows = []
+    contents: dict[Path, Tensor] = {}
+    outputs: dict[tuple[Path, Path], Tensor] = {}
     for triple in plan:
         if triple.style not in style_cache:
             style = _read(triple.style, style_size)
@@ -92,6 +95,8 @@ def measure_triples(
             output, what = content, "baseline (the content)"
         figures = measure(encoder, output, content, stats)
         rows.append(_row(triple, what, figures))
+        contents.setdefault(triple.content, content[0])
+        outputs[(triple.content, triple.style)] = output[0]
         on_pair()
     n = len(rows)
     return {
@@ -99,6 +104,7 @@ def measure_triples(
         "size": size,
         "style_size": style_size,
         "pairs": rows,
+        "fidelity": _fidelity(contents, {path: cached[0][0] for path, cached in style_cache.items()}, outputs),
         "mean": {
             "pairs": n,
             "style_loss": sum(r["style_loss"] for r in rows) / n,
@@ -133,3 +139,15 @@ def _load_like(path: Path, content: Tensor) -> Tensor:
 def _read(path: Path, side: int) -> Tensor:
     """A picture as (1, 3, H, W) float32 in [0, 1], long side `side` (0 keeps it)."""
     return image_to_tensor(resize_long_side(read_image(path).rgb, side or None))
+
+
+def _fidelity(
+    contents: dict[Path, Tensor], styles: dict[Path, Tensor], outputs: dict[tuple[Path, Path], Tensor]
+) -> dict[str, Any] | None:
+    """The figures independent of the training encoder (`metrics.fidelity`), with the gates missed and
+    any collapse, when the pairs are every content with every one of two or more styles; else None."""
+    if len(styles) < 2 or len(outputs) != len(contents) * len(styles):
+        return None
+    grid = [[outputs[(content, style)] for style in styles] for content in contents]
+    summary = fidelity(list(contents.values()), list(styles.values()), grid).summary()
+    return {**summary, "gates_missed": missed_gates(summary), "collapse": collapse(summary)}

@@ -187,3 +187,23 @@ def test_unreadable_output_is_an_input_error(images, parity_weights: Path, tmp_p
     )
     assert result.exit_code == 1 and f"{broken}: not an image file: unknown format" in result.output
     Image.open(images["content"]).verify()
+
+
+def test_command_adds_the_encoder_independent_figures_for_a_grid(images, parity_weights: Path,
+                                                                tmp_path: Path) -> None:  # fmt: skip
+    """Every content with each of two styles; the content itself as the output (baseline): its colour
+    ratio is exactly 1 and nothing depends on the style, which is what a collapse looks like."""
+    second_style = tmp_path / "second_style.png"
+    tensor_to_image(smooth_image(64, 48, seed=9)).save(second_style)
+    grid = ["-c", str(images["content"]), "-c", str(images["other"]), "-s", str(images["style"]),
+            "-s", str(second_style), "--encoder", str(parity_weights), "--size", "64",
+            "--style-size", "64"]  # fmt: skip
+    report = json.loads(run("--baseline", *grid, "--json").stdout)
+    fid = report["fidelity"]
+    assert fid["colour_ratio"] == pytest.approx(1.0) and fid["style_dependence"] == 0.0
+    assert fid["ssim"] == pytest.approx(1.0) and fid["chance"] == 0.5
+    assert any("colour ratio" in reason for reason in fid["collapse"])
+    table = run("--baseline", *grid)
+    assert "independent of the encoder: colour top-1" in table.stdout and "collapse:" in table.stderr
+    single = json.loads(run("--baseline", *grid[:6], *grid[8:], "--json").stdout)
+    assert single["fidelity"] is None  # one style: no retrieval to measure
