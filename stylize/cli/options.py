@@ -85,7 +85,7 @@ def model_choice_of(options: dict[str, Any], purpose: str = "image") -> ModelCho
         from stylize.weights.defaults import default_model
 
         chosen = default_model(purpose, options["weights"])
-        name, why = chosen.name, chosen.note
+        name, why = chosen.name, chosen.why
     keys = ("weights", "device", "precision", "policy", "seed")
     return ModelChoice(name, **{key: options[key] for key in keys}, why=why)
 
@@ -94,7 +94,7 @@ def style_choice_of(options: dict[str, Any]) -> StyleChoice:
     """The `style_options` of a command as a `StyleChoice` (checked there: a bad value is a SetupError)."""
     styles = tuple(options["styles"])
     return StyleChoice(
-        styles, parse_weights(options["style_weights"], len(styles)), options["style_size"], options["max_size"],
+        styles, parse_weights(options["style_weights"]), options["style_size"], options["max_size"],
         options["alpha"], options["preserve_color"], tuple(options["masks"]),
     )  # fmt: skip
 

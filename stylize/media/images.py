@@ -267,6 +267,12 @@ def image_to_tensor(image: Image.Image) -> Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
+def sized_tensor(picture: Picture, long_side: int | None) -> Tensor:
+    """A picture's colours as the networks take them, long side `long_side` (None/0 keeps it):
+    (1, 3, H, W) float32 in [0, 1]."""
+    return image_to_tensor(resize_long_side(picture.rgb, long_side or None))
+
+
 def tensor_to_image(tensor: Tensor) -> Image.Image:
     """(1, 3, H, W) or (3, H, W) float -> RGB PIL image: clamped to [0, 1], x255, rounded."""
     if tensor.ndim == 4:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from stylize.device import resolve_device
 from stylize.errors import SetupError
-from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
+from stylize.media.images import image_to_tensor, read_image, sized_tensor, tensor_to_image
 from stylize.metrics.fidelity import collapse, fidelity, missed_gates
 from stylize.metrics.pairs import Triple
 from stylize.metrics.quality import (
@@ -79,11 +79,11 @@ def measure_triples(
     outputs: dict[tuple[Path, Path], Tensor] = {}
     for triple in plan:
         if triple.style not in style_cache:
-            style = _read(triple.style, style_size)
+            style = sized_tensor(read_image(triple.style), style_size)
             prepared = stylizer.prepare_style(style) if stylizer is not None else None
             style_cache[triple.style] = (style, style_statistics(encoder, style), prepared)
         _, stats, prepared = style_cache[triple.style]
-        content = _read(triple.content, size)
+        content = sized_tensor(read_image(triple.content), size)
         if triple.output is not None:
             output = _load_like(triple.output, content)
             what = str(triple.output)
@@ -134,11 +134,6 @@ def _load_like(path: Path, content: Tensor) -> Tensor:
     if image.size != size:
         image = image.resize(size, Image.Resampling.BICUBIC)
     return image_to_tensor(image)
-
-
-def _read(path: Path, side: int) -> Tensor:
-    """A picture as (1, 3, H, W) float32 in [0, 1], long side `side` (0 keeps it)."""
-    return image_to_tensor(resize_long_side(read_image(path).rgb, side or None))
 
 
 def _fidelity(

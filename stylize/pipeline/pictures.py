@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stylize.media.images import Picture, image_to_tensor, mask_to_tensor, read_image, resize_long_side
+from stylize.media.images import mask_to_tensor, read_image, sized_tensor
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -20,18 +20,13 @@ if TYPE_CHECKING:
     from stylize.stylizer import PreparedStyle, Stylizer
 
 
-def style_tensor(picture: Picture, style_size: int | None) -> Tensor:
-    """A style picture as the network takes it: long side `style_size` (None/0 keeps it), (1, 3, H, W) in [0, 1]."""
-    return image_to_tensor(resize_long_side(picture.rgb, style_size or None))
-
-
 def read_styles(paths: Sequence[str | Path], style_size: int | None, max_pixels: int | None = None) -> list[Tensor]:
     """Style files as (1, 3, h, w) float32 tensors in [0, 1], long side `style_size` (None/0 keeps it).
 
     Raises:
         InputError: a file cannot be read (naming it).
     """
-    return [style_tensor(read_image(path, max_pixels), style_size) for path in paths]
+    return [sized_tensor(read_image(path, max_pixels), style_size) for path in paths]
 
 
 def prepare_styles(
@@ -45,7 +40,7 @@ def prepare_styles(
     prepared: dict[Path, PreparedStyle] = {}
     for path in paths:
         if path not in prepared:
-            prepared[path] = stylizer.prepare_style(read_styles([path], style_size, max_pixels)[0])
+            prepared[path] = stylizer.prepare_style(sized_tensor(read_image(path, max_pixels), style_size))
     return prepared
 
 

@@ -57,26 +57,20 @@ class StyleChoice:
             raise SetupError(
                 f"--mask: {len(self.masks)} masks for {len(self.styles)} styles: give one --mask per --style"
             )
-        if self.style_weights is not None:
-            check_weights(self.style_weights, len(self.styles))
+        weights = self.style_weights
+        if weights is not None and len(weights) != len(self.styles):
+            raise SetupError(f"--style-weights: {len(weights)} weights for {len(self.styles)} styles")
+        if weights is not None and (any(w < 0 for w in weights) or sum(weights) <= 0):
+            raise SetupError("--style-weights: weights must be non-negative and not all zero")
         if not 0.0 <= self.alpha <= 1.0:
             raise SetupError(f"--alpha: {self.alpha} is not in [0, 1]")
 
 
-def parse_weights(text: str | None, count: int) -> tuple[float, ...] | None:
-    """'0.7,0.3' -> (0.7, 0.3), checked against the number of styles."""
+def parse_weights(text: str | None) -> tuple[float, ...] | None:
+    """'0.7,0.3' -> (0.7, 0.3); `StyleChoice` checks them against its styles."""
     if text is None:
         return None
     try:
-        values = tuple(float(part) for part in text.split(","))
+        return tuple(float(part) for part in text.split(","))
     except ValueError:
         raise SetupError(f"--style-weights: {text!r} is not a comma-separated list of numbers") from None
-    return check_weights(values, count)
-
-
-def check_weights(values: tuple[float, ...], count: int) -> tuple[float, ...]:
-    if len(values) != count:
-        raise SetupError(f"--style-weights: {len(values)} weights for {count} styles")
-    if any(v < 0 for v in values) or sum(values) <= 0:
-        raise SetupError("--style-weights: weights must be non-negative and not all zero")
-    return values

@@ -2,9 +2,9 @@
 
 The registry names the default of each purpose: the papers' models. When the papers' weights for
 it are not installed, stylize's own weights stand in, and those of some models barely carry a
-style (docs/quality.md). Then the model whose own weights carry styles best on paintings that
-training never read is used instead, and the caller says so. Released weights, where the user has
-them, keep the registry's default.
+style (docs/performance.md, "Does the style carry?"). Then the model whose own weights carry
+styles best on paintings that training never read is used instead, and the caller says so.
+Released weights, where the user has them, keep the registry's default.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from stylize.weights import paths
 from stylize.weights.locate import survey
 from stylize.weights.registry import DEFAULT_MODELS, MODELS
 
-# Held-out figures of stylize's own weights, beside them (written by `python bench/quality.py --heldout --record`).
+# Held-out figures of stylize's own weights, beside them (`python bench/quality.py --heldout`, then `--record`).
 QUALITY_FILE = "quality.json"
 # The figure that ranks them: how often an output's colours are nearest its own style's.
 RANK_BY = "colour_top1"
@@ -26,10 +26,10 @@ RANK_BY = "colour_top1"
 
 @dataclass(frozen=True)
 class DefaultModel:
-    """The model to use, and a one-line note when it is not the registry's default for the purpose."""
+    """The model to use, and why in one line when it is not the registry's default for the purpose."""
 
     name: str
-    note: str | None = None
+    why: str | None = None
 
 
 def bundled_quality(root: Path | None = None) -> dict[str, dict[str, float]]:

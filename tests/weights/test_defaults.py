@@ -30,9 +30,9 @@ def only_own_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_with_only_own_weights_the_best_carrier_of_styles_is_used_and_named(only_own_weights: Path) -> None:
     image, video = defaults.default_model("image"), defaults.default_model("video")
     assert image.name == video.name == "stya2k"
-    assert image.note is not None and image.note.startswith("using stya2k: no released adaattn weights")
-    assert "colour top-1 0.64 on held-out paintings against 0.28 for adaattn" in image.note
-    assert video.note is not None and "-m adaattn-video" in video.note
+    assert image.why is not None and image.why.startswith("using stya2k: no released adaattn weights")
+    assert "colour top-1 0.64 on held-out paintings against 0.28 for adaattn" in image.why
+    assert video.why is not None and "-m adaattn-video" in video.why
 
 
 def test_released_weights_keep_the_papers_default(only_own_weights: Path, parity_weights: Path,
