@@ -110,6 +110,8 @@ def temporal(
     if report.style_distance is not None:
         table.add_row(f"style distance ({report.style_frames} frames)", f"{report.style_distance:.4f}",
                       f"{report.input_style_distance:.4f}")  # fmt: skip
+        table.add_row("colour distance to the style (Lab, no encoder)", f"{report.colour_distance:.2f}",
+                      f"{report.input_colour_distance:.2f}")  # fmt: skip
     from rich.console import Console
 
     Console(highlight=False).print(table)

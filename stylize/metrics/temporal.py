@@ -191,6 +191,9 @@ class TemporalReport:
         style: the style image, if one was given.
         style_distance: mean AdaIN style loss of the sampled output frames (lower: stronger style).
         input_style_distance: the same for the input frames (the unstylised reference).
+        colour_distance: mean Lab sliced Wasserstein distance of the sampled output frames to the
+            style image (`metrics.fidelity.colour_distance`; no encoder: a figure training cannot game).
+        input_colour_distance: the same for the input frames.
         style_frames: how many frames the style figures used.
         warnings: notes about the comparison (frame counts or sizes that differ).
     """
@@ -205,6 +208,8 @@ class TemporalReport:
     style: str | None = None
     style_distance: float | None = None
     input_style_distance: float | None = None
+    colour_distance: float | None = None
+    input_colour_distance: float | None = None
     style_frames: int = 0
     warnings: tuple[str, ...] = ()
 
@@ -220,6 +225,8 @@ class TemporalReport:
             "style": self.style,
             "style_distance": self.style_distance,
             "input_style_distance": self.input_style_distance,
+            "colour_distance": self.colour_distance,
+            "input_colour_distance": self.input_colour_distance,
             "style_frames": self.style_frames,
             "warnings": list(self.warnings),
         }
@@ -278,6 +285,7 @@ def measure_videos(
 
     from stylize.media.video.probe import probe
     from stylize.media.video.reader import Frame, VideoReader
+    from stylize.metrics.fidelity import colour_distance
 
     info_out = probe(output_path)
     info_in = probe(input_path)
@@ -298,9 +306,12 @@ def measure_videos(
         warnings.append(f"sizes differ (input {info_in.width}x{info_in.height}, output {info_out.width}x"
                         f"{info_out.height}): the input is brought to the output's size")  # fmt: skip
 
+    style_image = style[0].float().cpu() if style is not None else None
     style_stats = feature_statistics(encoder, style.to(device)) if chosen and encoder and style is not None else []
     out_dist: list[float] = []
     in_dist: list[float] = []
+    out_colour: list[float] = []
+    in_colour: list[float] = []
 
     def to_tensor(image: np.ndarray) -> Tensor:
         return torch.from_numpy(as_unit(image)).permute(2, 0, 1)[None].to(device)
@@ -316,9 +327,11 @@ def measure_videos(
                 if limit and index >= limit:
                     return
                 frame_in, frame_out = align(frame_in, frame_out)
-                if index in chosen and encoder is not None:
+                if index in chosen and encoder is not None and style_image is not None:
                     out_dist.append(style_distance(feature_statistics(encoder, to_tensor(frame_out)), style_stats))
                     in_dist.append(style_distance(feature_statistics(encoder, to_tensor(frame_in)), style_stats))
+                    out_colour.append(colour_distance(to_tensor(frame_out)[0].cpu(), style_image))
+                    in_colour.append(colour_distance(to_tensor(frame_in)[0].cpu(), style_image))
                 yield frame_in, frame_out
 
     values_out: list[float] = []
@@ -345,6 +358,8 @@ def measure_videos(
         style=style_name,
         style_distance=float(np.mean(out_dist)) if out_dist else None,
         input_style_distance=float(np.mean(in_dist)) if in_dist else None,
+        colour_distance=float(np.mean(out_colour)) if out_colour else None,
+        input_colour_distance=float(np.mean(in_colour)) if in_colour else None,
         style_frames=len(out_dist),
         warnings=tuple(warnings),
     )

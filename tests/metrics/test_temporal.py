@@ -96,6 +96,7 @@ def test_measure_videos(tmp_path):
     assert report.frames == 8 and report.size == (64, 48)
     assert report.warping_error == pytest.approx(report.input_warping_error)
     assert report.style_frames == 3 and report.style_distance == pytest.approx(report.input_style_distance)
+    assert report.colour_distance == pytest.approx(report.input_colour_distance) and report.colour_distance > 0
     assert json.loads(json.dumps(report.as_dict()))["flow"] == "dis"
 
 
@@ -141,3 +142,14 @@ def test_cli_errors_name_the_file(tmp_path):
     result = CliRunner().invoke(cli, ["metrics", "temporal", str(one), str(one)])
     assert result.exit_code == 1 and "at least two frames" in result.stderr
     assert read_clip(src)["frames"]  # untouched
+
+
+def test_colour_distance_falls_as_the_output_takes_the_styles_colours(tmp_path):
+    """Frames painted in the style's colour are nearer it than the input (the encoder plays no part)."""
+    src = make_clip(tmp_path / "in.mp4", frames=4, audio=False)
+    red_frames = [np.full((48, 64, 3), (230, 20, 20), np.uint8)] * 4
+    red = make_clip(tmp_path / "red.mp4", frames=4, audio=False, images=red_frames)
+    style = torch.zeros(1, 3, 32, 32)
+    style[:, 0] = 0.9
+    report = measure_videos(src, red, encoder=TinyEncoder(), style=style, style_samples=2)
+    assert report.colour_distance < 0.5 * report.input_colour_distance
