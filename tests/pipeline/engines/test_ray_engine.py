@@ -7,8 +7,10 @@ import json
 import os
 import signal
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stylize.pipeline.engines import open_engine
@@ -144,3 +146,106 @@ def test_a_killed_worker_loses_nothing_and_writes_nothing_twice(
     assert sorted(Counter(str(o.job.output) for o in seen).values()) == [1] * 10
     assert outputs(tmp_path / "ray") == outputs(tmp_path / "local") and len(local) == 10
     assert leftovers(tmp_path / "ray") == []
+
+
+# --- videos ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def video_model(parity_weights: Path):
+    import stylize
+
+    return stylize.load_model("adaattn-video", weights=parity_weights, device="cpu")
+
+
+VIDEO_MODEL = ModelChoice("adaattn-video", device="cpu")
+# 24 frames in segments of 8 (3 segments), 2 warm-up frames before each.
+SEGMENTED = EngineChoice("ray", workers=2, segment_frames=8, warmup_frames=2)
+
+
+def stylise_video(engine_choice, model, src, dst, settings, on_progress=None):
+    from tests.conftest import smooth_image
+
+    choice = StyleChoice(("style.png",), style_size=32)
+    with open_engine(engine_choice, VIDEO_MODEL) as engine:
+        return engine.run_video(model, [smooth_image(32, 32, seed=3)], src, dst, choice, on_progress, settings)
+
+
+def test_video_segments_are_frame_identical_to_the_local_engine_and_resume(
+    ray_cluster, video_model, tmp_path: Path
+) -> None:
+    """--temporal off, a lossless codec: the decoded frames are the frames before encoding."""
+    from stylize.media.video.codecs import EncodeSettings
+    from stylize.pipeline.engines.ray_engine import segments_folder
+    from stylize.pipeline.temporal import TemporalSettings
+    from stylize.pipeline.video_runner import VideoSettings
+    from tests.clips import make_clip, read_clip
+
+    src = make_clip(tmp_path / "in.mp4", frames=24, fps=24, rotation=90)
+    settings = VideoSettings(TemporalSettings(mode="off"), EncodeSettings("ffv1"))
+    stylise_video(EngineChoice("local"), video_model, src, tmp_path / "local.mkv", settings)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_a_segment(done: int, total: int | None) -> None:
+        raise Stop
+
+    out = tmp_path / "ray.mkv"
+    with pytest.raises(Stop):
+        stylise_video(SEGMENTED, video_model, src, out, settings, stop_after_a_segment)
+    kept = sorted(p.name for p in segments_folder(out).glob("*.nut"))
+    assert len(kept) >= 1 and not out.exists()
+    progress = []
+    result = stylise_video(SEGMENTED, video_model, src, out, settings, lambda d, t: progress.append((d, t)))
+    assert progress[0][0] >= 8 and progress[-1] == (24, 24)  # the kept segment was not made again
+    assert not segments_folder(out).exists() and result.frames == 24
+    local, ray = read_clip(tmp_path / "local.mkv"), read_clip(out)
+    assert len(ray["frames"]) == len(local["frames"]) == 24
+    assert all(np.array_equal(a, b) for a, b in zip(local["frames"], ray["frames"], strict=True))
+    for key in ("times", "width", "height", "fps", "duration", "rotation", "codec", "pix_fmt", "audio"):
+        assert ray[key] == local[key], key
+
+
+def test_video_with_flow_in_three_segments_keeps_timing_audio_and_a_steady_seam(
+    ray_cluster, video_model, tmp_path: Path
+) -> None:
+    from stylize.metrics.temporal import pair_warping_error
+    from stylize.pipeline.video_runner import VideoSettings
+    from tests.clips import make_clip, read_clip
+
+    src = make_clip(tmp_path / "in.mp4", frames=24, fps=24, width=96, height=64)
+    local_result = stylise_video(EngineChoice("local"), video_model, src, tmp_path / "local.mp4", VideoSettings())
+    engine = replace(SEGMENTED, warmup_frames=EngineChoice().warmup_frames)
+    result = stylise_video(engine, video_model, src, tmp_path / "ray.mp4", VideoSettings())
+    local, ray = read_clip(tmp_path / "local.mp4"), read_clip(tmp_path / "ray.mp4")
+    for key in ("times", "width", "height", "fps", "duration", "rotation", "codec", "pix_fmt"):
+        assert ray[key] == local[key], key
+    assert ray["audio"]["codec"] == local["audio"]["codec"] == "aac"
+    assert abs(ray["audio"]["duration"] - local["audio"]["duration"]) < 1e-3
+    assert result.audio == local_result.audio and result.frames == 24
+    inputs = read_clip(src)["frames"]
+    errors = [pair_warping_error(inputs[t], inputs[t + 1], ray["frames"][t], ray["frames"][t + 1]) for t in range(23)]
+    seams = [errors[7], errors[15]]  # frames 7 -> 8 and 15 -> 16 cross from one segment into the next
+    others = np.mean([e for t, e in enumerate(errors) if t not in (7, 15)])
+    assert max(seams) <= 1.10 * others, (seams, others)
+
+
+def test_stylize_video_and_batch_with_a_video_on_ray(ray_cluster, tmp_path: Path, parity_weights: Path) -> None:
+    from tests.clips import make_clip, read_clip
+
+    (tmp_path / "clips").mkdir()
+    src = make_clip(tmp_path / "clips" / "in.mp4", frames=6, fps=12)
+    style = rgb(tmp_path / "style.png", 32, 32, seed=4)
+    options = ["-s", style, *fast(parity_weights), "--model", "adaattn-video", "--engine", "ray", "--workers", "1"]
+    result = invoke(["video", src, "-o", tmp_path / "out.mp4", *options])
+    assert result.exit_code == 0, result.stderr
+    assert "wrote" in result.stderr and "6 frames" in result.stderr
+    batch = invoke(["batch", tmp_path / "clips", "-o", tmp_path / "out", "--json", *options])
+    assert batch.exit_code == 0, batch.stderr
+    assert json.loads(batch.stdout)["status"] == "done"
+    assert (
+        len(read_clip(tmp_path / "out.mp4")["frames"])
+        == len(read_clip(tmp_path / "out" / "in__style.mp4")["frames"])
+        == 6
+    )
