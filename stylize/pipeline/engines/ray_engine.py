@@ -215,6 +215,12 @@ class StyleWorker:
             self._videos[key] = path
         return self._videos[key]
 
+    def release(self, box: list[Any]) -> None:
+        """Remove this machine's copy of a video whose segments are done."""
+        path = self._videos.pop(box[0].hex(), None)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
     def segment(
         self, video: list[Any], name: str, segment: Segment, styles: list[Any], choice: StyleChoice,
         settings: VideoSettings, job: VideoJob,
@@ -268,9 +274,13 @@ def _range_end(settings: VideoSettings) -> float | None:
 class RayEngine:
     """Runs jobs on Ray actors (see the module docstring). Ray is joined at the first run and left at `close`."""
 
-    def __init__(self, choice: EngineChoice, model: ModelChoice) -> None:
+    def __init__(self, choice: EngineChoice, model: ModelChoice, *, worker: type[StyleWorker] | None = None) -> None:
+        """Args:
+        worker: the actor class (a benchmark swaps in one without a model to measure the driver alone).
+        """
         self.choice = choice
         self.model = model
+        self.worker = worker or StyleWorker
         self.ray = import_ray()
         self._joined = False
         self._actors: list[Any] = []
@@ -317,7 +327,7 @@ class RayEngine:
         ray = self.ray
         model_ref = ray.put(payload_of(stylizer, self.model))
         self._refs.append(model_ref)  # held until `close`: a restarted actor builds itself from it again
-        actor = ray.remote(StyleWorker).options(
+        actor = ray.remote(self.worker).options(
             num_cpus=self.choice.cpus_per_worker,
             num_gpus=self.choice.gpus_per_worker,
             max_restarts=RESTARTS,
@@ -515,6 +525,9 @@ class RayEngine:
             finally:
                 for ref in running:
                     ray.cancel(ref)
+                # Each actor drops its copy of the input (without waiting when the run stopped early).
+                releases = [actor.release.remote(video) for actor in actors]
+            ray.get(releases)
         from stylize.media.video.join import join_segments
 
         parts = [segment_path(folder, seg, dst) for seg in segments]

@@ -249,3 +249,74 @@ def test_stylize_video_and_batch_with_a_video_on_ray(ray_cluster, tmp_path: Path
         == len(read_clip(tmp_path / "out" / "in__style.mp4")["frames"])
         == 6
     )
+
+
+def test_a_killed_driver_is_finished_by_a_rerun_with_skip_existing(
+    ray_cluster, styles: Path, tmp_path: Path, parity_weights: Path
+) -> None:
+    """A real driver (`python -m stylize`, with a Ray of its own in a namespace of its own), killed after an output."""
+    import secrets
+    import subprocess
+    import sys
+    import time
+
+    from stylize.media.atomic import is_temp_file
+    from tests.clitools import subprocess_env
+
+    for i in range(12):
+        rgb(tmp_path / "many" / f"{i:02d}.png", 160, 128, seed=i)
+    args = [tmp_path / "many", "-s", styles / "wave.jpg", *fast(parity_weights), "--engine", "ray", "--workers", "1"]
+    env = {**subprocess_env(), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    out = tmp_path / "out"
+    command = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', sys.executable, "-m", "stylize"]
+    driver = subprocess.Popen([*command, "batch", *map(str, args), "-o", str(out)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    namespace = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and driver.poll() is None:
+            namespace = namespace or _namespace_of(driver.pid)
+            if out.is_dir() and any(not is_temp_file(p) for p in out.iterdir()):
+                break
+            time.sleep(0.05)
+        assert driver.poll() is None, "the driver ended before it could be killed"
+        driver.kill()
+        driver.wait()
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        _kill_namespace(namespace, driver.pid)
+    written = sorted(p.name for p in out.iterdir() if not is_temp_file(p))
+    assert 1 <= len(written) < 12
+
+    rerun = invoke(["batch", *args, "-o", out, "--skip-existing", "--json"])
+    assert rerun.exit_code == 0, rerun.stderr
+    status = Counter(json.loads(line)["status"] for line in rerun.stdout.splitlines())
+    assert status == {"skipped": len(written), "done": 12 - len(written)}
+    local = invoke(
+        ["batch", tmp_path / "many", "-s", styles / "wave.jpg", *fast(parity_weights), "-o", tmp_path / "local"]
+    )
+    assert local.exit_code == 0, local.stderr
+    assert outputs(out) == outputs(tmp_path / "local") and leftovers(out) == []
+
+
+def _namespace_of(pid: int) -> str | None:
+    """The network namespace of a process, once it has left ours (None before)."""
+    try:
+        namespace = os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
+    return None if namespace == os.readlink("/proc/self/ns/net") else namespace
+
+
+def _kill_namespace(namespace: str | None, driver: int) -> None:
+    """End the processes the killed driver left in its namespace (its Ray), by their ids."""
+    if namespace is None:
+        return
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if os.readlink(entry / "ns" / "net") == namespace:
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                continue
