@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -153,7 +154,7 @@ class StyleWorker:
         self.stylizer = build_stylizer(model)
         self._styles: dict[str, tuple[StylePayload, dict[Path, Any]]] = {}
         self._videos: dict[str, Path] = {}
-        self._scratch: Path | None = None
+        _sweep_scratch()
 
     def pid(self) -> int:
         return os.getpid()
@@ -202,15 +203,14 @@ class StyleWorker:
 
     def _local_copy(self, box: list[Any], name: str) -> Path:
         """The input video as a file on this machine (written once per video from the object store)."""
-        import tempfile
 
         import ray
 
         key = box[0].hex()
         if key not in self._videos:
-            if self._scratch is None:
-                self._scratch = Path(tempfile.mkdtemp(prefix="stylize-ray-"))
-            path = self._scratch / f"{len(self._videos)}-{name}"
+            scratch = _scratch_folder(os.getpid())
+            scratch.mkdir(exist_ok=True)
+            path = scratch / f"{key[:16]}-{name}"
             path.write_bytes(ray.get(box[0]))
             self._videos[key] = path
         return self._videos[key]
@@ -220,6 +220,8 @@ class StyleWorker:
         path = self._videos.pop(box[0].hex(), None)
         if path is not None:
             path.unlink(missing_ok=True)
+        if not self._videos:
+            shutil.rmtree(_scratch_folder(os.getpid()), ignore_errors=True)
 
     def segment(
         self, video: list[Any], name: str, segment: Segment, styles: list[Any], choice: StyleChoice,
@@ -259,6 +261,23 @@ class StyleWorker:
                         frames += 1
                 warnings = list(reader.warnings)
             return out.read_bytes(), frames, warnings
+
+
+def _scratch_folder(pid: int) -> Path:
+    """Where the actor in process `pid` keeps its copies of input videos (local to its machine)."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"stylize-ray-{pid}"
+
+
+def _sweep_scratch() -> None:
+    """Remove the copies left by actors of this machine whose process is gone (killed mid-video)."""
+    if not Path("/proc/self").is_dir():
+        return
+    for folder in _scratch_folder(0).parent.glob("stylize-ray-*"):
+        pid = folder.name.removeprefix("stylize-ray-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def segment_options(options: Mapping[str, str]) -> dict[str, str]:
@@ -311,7 +330,22 @@ class RayEngine:
         self._joined = True
 
     def worker_count(self) -> int:
-        """`choice.workers`, or as many actors as the cluster's free CPUs (or GPUs) hold, at least one."""
+        """`choice.workers`, or as many actors as the cluster's free CPUs (or GPUs) hold, at least one.
+
+        Raises:
+            SetupError: the workers asked for need more CPUs or GPUs than the cluster has (their
+                actors would wait for them, and the run with them, for ever).
+        """
+        total = self.ray.cluster_resources()
+        need = {"CPU": self.choice.cpus_per_worker, "GPU": self.choice.gpus_per_worker}
+        for kind, each in need.items():
+            count = self.choice.workers or 1
+            if each > 0 and count * each > total.get(kind, 0) + 1e-9:
+                option = f"--{kind.lower()}s-per-worker"
+                raise SetupError(
+                    f"{count} worker(s) x {option} {each:g} need {count * each:g} {kind}s; the Ray cluster has "
+                    f"{total.get(kind, 0):g}", hint=f"use fewer --workers or a smaller {option}, or add nodes",
+                )  # fmt: skip
         if self.choice.workers is not None:
             return self.choice.workers
         free = self.ray.available_resources()
@@ -513,6 +547,7 @@ class RayEngine:
                 if on_progress is not None:
                     on_progress(done_frames, len(times))
 
+            finished = False
             try:
                 for seg in todo:
                     while not free:
@@ -522,12 +557,14 @@ class RayEngine:
                     running[ref] = (actor, seg)
                 while running:
                     collect_one()
+                finished = True
             finally:
                 for ref in running:
                     ray.cancel(ref)
-                # Each actor drops its copy of the input (without waiting when the run stopped early).
+                # Each actor drops its copy of the input (a stopped run waits for that only briefly;
+                # a copy left behind is removed by the next actor started on that machine).
                 releases = [actor.release.remote(video) for actor in actors]
-            ray.get(releases)
+                ray.wait(releases, num_returns=len(releases), timeout=None if finished else 5)
         from stylize.media.video.join import join_segments
 
         parts = [segment_path(folder, seg, dst) for seg in segments]

@@ -320,3 +320,20 @@ def _kill_namespace(namespace: str | None, driver: int) -> None:
                     os.kill(int(entry.name), signal.SIGKILL)
             except OSError:
                 continue
+
+
+def test_workers_that_do_not_fit_the_cluster_are_a_setup_error(
+    ray_cluster, photos: Path, styles: Path, tmp_path: Path, parity_weights: Path
+) -> None:
+    from tests.clitools import error_lines
+
+    args = ["batch", photos, "-s", styles, "-o", tmp_path / "out", *fast(parity_weights), "--engine", "ray"]
+    too_many = invoke([*args, "--workers", "3"])
+    assert too_many.exit_code == 2
+    assert error_lines(too_many.stderr) == [
+        "error: 3 worker(s) x --cpus-per-worker 1 need 3 CPUs; the Ray cluster has 2"
+    ]
+    no_gpu = invoke([*args, "--gpus-per-worker", "1"])
+    assert no_gpu.exit_code == 2
+    assert error_lines(no_gpu.stderr) == ["error: 1 worker(s) x --gpus-per-worker 1 need 1 GPUs; the Ray cluster has 0"]
+    assert not any((tmp_path / "out").rglob("*.*"))
