@@ -12,6 +12,8 @@ import click
 
 from stylize.cli.console import ProgressBar
 from stylize.cli.options import (
+    engine_choice_of,
+    engine_options,
     image_io_options,
     is_quiet,
     load_stylizer,
@@ -23,7 +25,7 @@ from stylize.cli.options import (
 from stylize.errors import EXIT_FAILED, SetupError
 from stylize.pipeline import plan as planning
 from stylize.pipeline.plan import DEFAULT_TEMPLATE, PAIRINGS, TEMPLATE_FIELDS, Plan
-from stylize.pipeline.settings import ModelChoice, StyleChoice
+from stylize.pipeline.settings import EngineChoice, ModelChoice, StyleChoice
 
 EPILOG = (
     """\b
@@ -104,6 +106,7 @@ done, 1 some inputs failed (a table says which and why), 2 usage or setup error.
 @click.option("--quiet", "-q", is_flag=True, help="No progress; only failures.")
 @image_io_options
 @model_options
+@engine_options
 @click.pass_context
 def batch(
     ctx: click.Context,
@@ -129,6 +132,7 @@ def batch(
     style_files = planning.expand_images(options["styles"])
     options["styles"] = tuple(str(p) for p in style_files)
     style_choice = style_choice_of(options)
+    engine_choice = engine_choice_of(options)
     mix = style_choice.style_weights is not None or bool(style_choice.masks)
 
     stdin_paths: list[str] = []
@@ -153,7 +157,10 @@ def batch(
         for problem in plan.problems:
             report.failed_input(problem.path, problem.message)
         try:
-            run(plan, model_choice, style_choice, report, workers=workers, quality=quality, max_pixels=max_pixels)
+            run(
+                plan, model_choice, style_choice, report, engine=engine_choice, workers=workers, quality=quality,
+                max_pixels=max_pixels,
+            )  # fmt: skip
         except KeyboardInterrupt:
             report.interrupted()
             raise
@@ -163,27 +170,31 @@ def batch(
 
 
 def run(
-    plan: Plan, model_choice: ModelChoice, style_choice: StyleChoice, report: Report, *, workers: int, quality: int,
-    max_pixels: int | None,
+    plan: Plan, model_choice: ModelChoice, style_choice: StyleChoice, report: Report, *, engine: EngineChoice,
+    workers: int, quality: int, max_pixels: int | None,
 ) -> None:  # fmt: skip
-    """Load the model and prepare the styles (only when something is to be done), then run the jobs."""
-    from stylize.pipeline.image_runner import SKIPPED, Outcome, run_jobs
-    from stylize.pipeline.pictures import prepare_styles, read_masks
+    """Load the model and read the styles (only when something is to be done), then run the jobs on the engine."""
+    from stylize.pipeline.engines import open_engine
+    from stylize.pipeline.image_runner import SKIPPED, Outcome
+    from stylize.pipeline.pictures import read_masks, read_style_files
 
     todo = plan.todo
     if not todo:  # every output exists
         for job in plan.jobs:
             report.outcome(Outcome(job, SKIPPED))
         return
-    stylizer = load_stylizer(model_choice)
     used = list(dict.fromkeys(style for job in todo for style in job.styles))
-    report.status(f"preparing {len(used)} style(s)")
-    prepared = prepare_styles(stylizer, used, style_choice.style_size, max_pixels)
+    styles = read_style_files(used, style_choice.style_size, max_pixels)
     masks = read_masks(style_choice.masks, max_pixels)
-    run_jobs(
-        stylizer, plan.jobs, prepared, style_choice, report.outcome, masks=masks, workers=workers, quality=quality,
-        max_pixels=max_pixels,
-    )  # fmt: skip
+    if engine.name != "local":
+        report.status(f"starting the {engine.name} engine")
+    with open_engine(engine, model_choice) as runner:
+        stylizer = load_stylizer(runner.driver_model(model_choice))
+        report.status(f"preparing {len(used)} style(s)")
+        runner.run_jobs(
+            stylizer, plan.jobs, styles, style_choice, report.outcome, masks=masks, io_threads=workers,
+            quality=quality, max_pixels=max_pixels,
+        )  # fmt: skip
 
 
 class Report:

@@ -13,7 +13,7 @@ import click
 
 from stylize.device import DEVICES, PRECISIONS
 from stylize.models.config import OFFICIAL_SEED, POLICIES
-from stylize.pipeline.settings import ModelChoice, StyleChoice, parse_weights
+from stylize.pipeline.settings import ENGINES, EngineChoice, ModelChoice, StyleChoice, parse_weights
 from stylize.weights.registry import MODELS
 
 F = Callable[..., Any]
@@ -70,6 +70,30 @@ image_io_options = _stack(
                  help="Refuse images with more pixels, checked before decoding (default 200000000, or "
                  "$STYLIZE_MAX_PIXELS; 0 = no limit)."),
 )  # fmt: skip
+
+
+# Where the work runs (`stylize.pipeline.engines`).
+engine_options = _stack(
+    click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+                 help="local: this process; ray: actors on a Ray cluster (needs pip install 'stylize[ray]'; "
+                 "see docs/cluster.md)."),
+    click.option("--address", default=None, metavar="ADDRESS",
+                 help="Ray cluster to join (default: $RAY_ADDRESS, else a Ray started on this machine for the run)."),
+    click.option("--workers", "engine_workers", type=click.IntRange(min=1), default=None,
+                 help="Ray actors, each with its own copy of the model (default: as many as the cluster holds)."),
+    click.option("--cpus-per-worker", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+                 help="CPU cores each Ray actor reserves (and the threads it computes with)."),
+    click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                 help="GPUs each Ray actor reserves (0: it runs on CPUs)."),
+)  # fmt: skip
+
+
+def engine_choice_of(options: dict[str, Any]) -> EngineChoice:
+    """The `engine_options` of a command as an `EngineChoice`."""
+    return EngineChoice(
+        options["engine"], options["address"], options["engine_workers"], options["cpus_per_worker"],
+        options["gpus_per_worker"],
+    )  # fmt: skip
 
 
 def is_quiet(ctx: click.Context, quiet: bool = False) -> bool:

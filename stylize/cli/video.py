@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from stylize.cli.options import is_quiet, model_options, parse_seconds, style_options
+from stylize.cli.options import engine_options, is_quiet, model_options, parse_seconds, style_options
 from stylize.media.video.codecs import CODECS
 from stylize.pipeline.temporal import TEMPORAL_MODES, TemporalSettings
 
@@ -64,6 +64,7 @@ much less flicker, the same style. --temporal off stylises every frame on its ow
 @click.option("--start", type=str, default=None, help="Skip this much of the input (seconds or [hh:]mm:ss).")
 @click.option("--duration", type=str, default=None, help="Stylise only this long (seconds or [hh:]mm:ss).")
 @click.option("--no-audio", is_flag=True, help="Leave the sound out.")
+@engine_options
 @click.pass_context
 def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) -> None:
     """Stylise a video: same frame count, timing, display size, rotation and sound.
@@ -72,10 +73,11 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     installed; every model works.
     """
     from stylize.cli.console import ProgressBar, err_console, print_note, print_warning
-    from stylize.cli.options import load_stylizer, model_choice_of, style_choice_of
+    from stylize.cli.options import engine_choice_of, load_stylizer, model_choice_of, style_choice_of
     from stylize.media.video.codecs import EncodeSettings
+    from stylize.pipeline.engines import open_engine
     from stylize.pipeline.pictures import read_styles
-    from stylize.pipeline.video_runner import VideoSettings, stylize_video_file
+    from stylize.pipeline.video_runner import VideoSettings
 
     duration = parse_seconds(options["duration"], "--duration")
     if duration is not None and duration <= 0:
@@ -89,6 +91,7 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     )  # fmt: skip
     model_choice = model_choice_of(options, "video")
     style_choice = style_choice_of(options)
+    engine_choice = engine_choice_of(options)
 
     # Check everything cheap before loading the model: output name and codec, the input, styles.
     from stylize.media.atomic import check_writable
@@ -99,15 +102,16 @@ def video(ctx: click.Context, input_path: Path, output: Path, **options: Any) ->
     check_writable(output)
     info = check_decodable(input_path, settings.start, settings.duration)
     styles = read_styles(style_choice.styles, style_choice.style_size)
-    stylizer = load_stylizer(model_choice)
 
     quiet = is_quiet(ctx)
-    with ProgressBar(info.path.name, unit="frame", quiet=quiet) as bar:
+    with open_engine(engine_choice, model_choice) as engine:
+        stylizer = load_stylizer(engine.driver_model(model_choice))
+        with ProgressBar(info.path.name, unit="frame", quiet=quiet) as bar:
 
-        def update(done: int, total: int | None) -> None:
-            bar.update(completed=done, total=total)
+            def update(done: int, total: int | None) -> None:
+                bar.update(completed=done, total=total)
 
-        result = stylize_video_file(stylizer, styles, input_path, output, style_choice, update, settings)
+            result = engine.run_video(stylizer, styles, input_path, output, style_choice, update, settings)
     for warning in result.warnings:
         print_warning(warning)
     if not quiet:

@@ -123,6 +123,30 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> P
     Raises:
         InputError: naming the file, in one line.
     """
+    path = _check_file(path)
+    try:
+        with open(path, "rb") as fp:
+            return _decode(fp, path, max_pixels)
+    except OSError as exc:  # opening (permissions); decoding errors are handled in _decode
+        raise InputError(path, f"cannot read ({reason(exc)})") from exc
+
+
+def read_image_bytes(path: str | os.PathLike[str]) -> bytes:
+    """An image file's bytes, undecoded, with `read_image`'s checks of the file itself.
+
+    For decoding elsewhere (`decode_image` with the path as its name gives what `read_image` gives).
+
+    Raises:
+        InputError: naming the file, in one line.
+    """
+    path = _check_file(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({reason(exc)})") from exc
+
+
+def _check_file(path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -134,11 +158,7 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> P
         raise InputError(path, "is a folder, not an image file")
     if size == 0:
         raise InputError(path, "empty file (0 bytes)")
-    try:
-        with open(path, "rb") as fp:
-            return _decode(fp, path, max_pixels)
-    except OSError as exc:  # opening (permissions); decoding errors are handled in _decode
-        raise InputError(path, f"cannot read ({reason(exc)})") from exc
+    return path
 
 
 def decode_image(data: bytes, name: str = "stdin", max_pixels: int | None = None) -> Picture:

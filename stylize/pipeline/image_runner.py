@@ -129,7 +129,7 @@ def run_jobs(
     def pending(job: Job) -> bool:
         return not job.skip and job.output.parent not in blocked
 
-    groups = [list(g) for _, g in itertools.groupby(jobs, key=lambda job: job.content.path)]
+    groups = content_groups(jobs)
     window = workers + 1
     pool: Executor = ThreadPoolExecutor(workers, thread_name_prefix="stylize-io") if workers > 0 else _Inline()
     decodes: dict[int, Future[Picture]] = {}
@@ -155,12 +155,7 @@ def run_jobs(
     try:
         for index, group in enumerate(groups):
             prefetch(index)
-            for job in group:
-                if job.skip:
-                    on_outcome(Outcome(job, SKIPPED))
-                elif job.output.parent in blocked:
-                    on_outcome(Outcome(job, FAILED, error=f"{job.output}: {blocked[job.output.parent]}"))
-            todo = [job for job in group if pending(job)]
+            todo = settle(group, blocked, on_outcome)
             if not todo:
                 continue
             if group[0].kind == "video":
@@ -193,6 +188,25 @@ def run_jobs(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def content_groups(jobs: Sequence[Job]) -> list[list[Job]]:
+    """The jobs in runs of one content each (the plan keeps a content's jobs together)."""
+    return [list(g) for _, g in itertools.groupby(jobs, key=lambda job: job.content.path)]
+
+
+def settle(group: Sequence[Job], blocked: Mapping[Path, str], on_outcome: Callable[[Outcome], None]) -> list[Job]:
+    """Report the jobs of a group that need no work (skipped, or their folder cannot be written)
+    and return the others."""
+    todo = []
+    for job in group:
+        if job.skip:
+            on_outcome(Outcome(job, SKIPPED))
+        elif job.output.parent in blocked:
+            on_outcome(Outcome(job, FAILED, error=f"{job.output}: {blocked[job.output.parent]}"))
+        else:
+            todo.append(job)
+    return todo
 
 
 def _timed_write(path: Path, picture: Picture, quality: int) -> float:

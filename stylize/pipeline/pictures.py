@@ -37,11 +37,24 @@ def prepare_styles(
     Raises:
         InputError: a style file cannot be read (naming it).
     """
-    prepared: dict[Path, PreparedStyle] = {}
+    return {
+        path: stylizer.prepare_style(tensor) for path, tensor in read_style_files(paths, style_size, max_pixels).items()
+    }
+
+
+def read_style_files(
+    paths: Sequence[Path], style_size: int | None, max_pixels: int | None = None
+) -> dict[Path, Tensor]:
+    """Each distinct style file as a (1, 3, h, w) float32 tensor in [0, 1], long side `style_size`.
+
+    Raises:
+        InputError: a style file cannot be read (naming it).
+    """
+    tensors: dict[Path, Tensor] = {}
     for path in paths:
-        if path not in prepared:
-            prepared[path] = stylizer.prepare_style(sized_tensor(read_image(path, max_pixels), style_size))
-    return prepared
+        if path not in tensors:
+            tensors[path] = sized_tensor(read_image(path, max_pixels), style_size)
+    return tensors
 
 
 def read_masks(paths: Sequence[str | Path], max_pixels: int | None = None) -> list[Image.Image]:

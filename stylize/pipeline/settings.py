@@ -74,3 +74,42 @@ def parse_weights(text: str | None) -> tuple[float, ...] | None:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
         raise SetupError(f"--style-weights: {text!r} is not a comma-separated list of numbers") from None
+
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """Where the work runs (see `stylize.pipeline.engines`).
+
+    Attributes:
+        name: "local" (this process) or "ray" (actors on a Ray cluster).
+        address: the Ray cluster to join ("auto", "ray://host:10001", "host:6379"); None: $RAY_ADDRESS,
+            else a Ray started on this machine for the run.
+        workers: Ray actors, each with its own copy of the model; None: as many as the cluster's
+            free resources allow, at least one.
+        cpus_per_worker: CPU cores each actor reserves (and the threads torch uses there).
+        gpus_per_worker: GPUs each actor reserves (0: it runs on CPUs).
+        segment_frames: a video is cut into segments of about this many frames, one per task.
+        warmup_frames: frames stylised before a segment's first one (and not written), so that
+            temporal smoothing carries over the seam.
+    """
+
+    name: str = "local"
+    address: str | None = None
+    workers: int | None = None
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
+    segment_frames: int = 250
+    warmup_frames: int = 8
+
+    def __post_init__(self) -> None:
+        if self.name not in ENGINES:
+            raise SetupError(f"--engine {self.name!r}: choose one of {', '.join(ENGINES)}")
+        if self.workers is not None and self.workers < 1:
+            raise SetupError(f"--workers {self.workers}: at least 1")
+        if self.cpus_per_worker <= 0 or self.gpus_per_worker < 0:
+            raise SetupError("--cpus-per-worker must be more than 0 and --gpus-per-worker at least 0")
+        if self.segment_frames < 1 or self.warmup_frames < 0:
+            raise SetupError("segments need at least 1 frame and warm-up frames cannot be negative")

@@ -24,13 +24,15 @@ import numpy as np
 from stylize.errors import OutputError
 from stylize.media.atomic import atomic_path
 from stylize.media.images import fit_long_side
-from stylize.media.video.codecs import EncodeSettings, even_size, plan_output
+from stylize.media.video.codecs import EncodeSettings, OutputPlan, even_size, plan_output
+from stylize.media.video.probe import VideoInfo
 from stylize.media.video.reader import AudioPacket, VideoReader, check_complete
 from stylize.media.video.writer import VideoWriter
 from stylize.pipeline.pictures import mask_tensors, read_masks
 from stylize.pipeline.temporal import TemporalSettings, TemporalState, smooth
 
 if TYPE_CHECKING:
+    from PIL import Image
     from torch import Tensor
 
     from stylize.pipeline.settings import StyleChoice
@@ -121,34 +123,15 @@ def stylize_video_file(
     settings = settings or VideoSettings()
     src, dst = Path(src), Path(dst)
     began = time.perf_counter()
-    plan = plan_output(dst, settings.encode)
-    info = check_complete(src, settings.start, settings.duration)
-    if dst.exists() and dst.resolve() == src.resolve():
-        raise OutputError(dst, "is the input file", hint="choose another output name")
-    height, width = fit_long_side(info.height, info.width, choice.max_size or None)
-    from stylize.stylizer import PreparedStyle
-
-    prepared = [s if isinstance(s, PreparedStyle) else stylizer.prepare_style(s) for s in styles]
-    masks = mask_tensors(read_masks(choice.masks), (width, height))
+    job = plan_video(src, dst, choice, settings)
+    plan, info, (width, height) = job.plan, job.info, job.size
+    stylist = FrameStylist(stylizer, styles, choice, settings.temporal, job.size)
     expected = info.expected_frames(settings.start, settings.duration)
-    warnings: list[str] = []
-    coded = even_size(width, height, plan.pix_fmt)
-    if coded != (width, height):
-        warnings.append(
-            f"{width}x{height} has an odd side and {plan.pix_fmt} needs even ones: written as {coded[0]}x{coded[1]} "
-            "with the edge pixel repeated (nothing scaled); --pix-fmt yuv444p keeps the exact size"
-        )
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(dst.parent, f"cannot create the folder ({exc.strerror or exc})") from None
-
-    resize = (height, width) if (height, width) != (info.height, info.width) else None
-    state = TemporalState()
+    warnings = list(job.warnings)
     frames = 0
     audio_notes: list[str] = []
     with (
-        VideoReader(src, start=settings.start, duration=settings.duration, size=resize,
+        VideoReader(src, start=settings.start, duration=settings.duration, size=job.resize,
                     audio=settings.encode.audio) as reader,
         atomic_path(dst) as temp,
     ):  # fmt: skip
@@ -170,9 +153,7 @@ def stylize_video_file(
                     for packet in pending:
                         writer.write_audio(packet)
                     pending.clear()
-                stylised = _stylize_frame(stylizer, item.image, prepared, choice, masks)
-                output, state = smooth(state, item.image, stylised, settings.temporal)
-                writer.write(_to_uint8(output), item.pts, item.duration)
+                writer.write(stylist(item.image), item.pts, item.duration)
                 frames += 1
                 if on_progress is not None:
                     on_progress(frames, max(expected, frames) if expected else None)
@@ -194,6 +175,81 @@ def stylize_video_file(
         audio=tuple(audio_notes),
         warnings=tuple(warnings),
     )
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """A video run checked before any frame is decoded.
+
+    Attributes:
+        plan: the output's container, codec and options.
+        info: the input's description.
+        size: (width, height) of the stylised frames.
+        resize: (height, width) the reader scales frames to; None keeps them.
+        warnings: what the user should know already (an odd side padded).
+    """
+
+    plan: OutputPlan
+    info: VideoInfo
+    size: tuple[int, int]
+    resize: tuple[int, int] | None
+    warnings: tuple[str, ...]
+
+
+def plan_video(src: Path, dst: Path, choice: StyleChoice, settings: VideoSettings) -> VideoJob:
+    """Check the output, the input and the range, and create the output's folder (see `stylize_video_file`)."""
+    plan = plan_output(dst, settings.encode)
+    info = check_complete(src, settings.start, settings.duration)
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise OutputError(dst, "is the input file", hint="choose another output name")
+    height, width = fit_long_side(info.height, info.width, choice.max_size or None)
+    warnings = []
+    coded = even_size(width, height, plan.pix_fmt)
+    if coded != (width, height):
+        warnings.append(
+            f"{width}x{height} has an odd side and {plan.pix_fmt} needs even ones: written as {coded[0]}x{coded[1]} "
+            "with the edge pixel repeated (nothing scaled); --pix-fmt yuv444p keeps the exact size"
+        )
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(dst.parent, f"cannot create the folder ({exc.strerror or exc})") from None
+    resize = (height, width) if (height, width) != (info.height, info.width) else None
+    return VideoJob(plan, info, (width, height), resize, tuple(warnings))
+
+
+class FrameStylist:
+    """Frames in, stylised and temporally smoothed frames out, one after the other.
+
+    Args:
+        styles: (1, 3, h, w) tensors in [0, 1] or `PreparedStyle`s (tensors are prepared here, once).
+        size: (width, height) of the frames (for the masks).
+        masks: the decoded `choice.masks` (None: read them from their files).
+    """
+
+    def __init__(
+        self,
+        stylizer: Stylizer,
+        styles: Sequence[StyleLike],
+        choice: StyleChoice,
+        temporal: TemporalSettings,
+        size: tuple[int, int],
+        masks: Sequence[Image.Image] | None = None,
+    ) -> None:
+        from stylize.stylizer import PreparedStyle
+
+        self.stylizer = stylizer
+        self.styles = [s if isinstance(s, PreparedStyle) else stylizer.prepare_style(s) for s in styles]
+        self.choice = choice
+        self.temporal = temporal
+        self.masks = mask_tensors(read_masks(choice.masks) if masks is None else masks, size)
+        self.state = TemporalState()
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB input frame -> (H, W, 3) uint8 RGB output frame."""
+        stylised = _stylize_frame(self.stylizer, image, self.styles, self.choice, self.masks)
+        output, self.state = smooth(self.state, image, stylised, self.temporal)
+        return _to_uint8(output)
 
 
 def _stylize_frame(

@@ -171,3 +171,40 @@ def probe(path: str | Path) -> VideoInfo:
         return describe(container, path)
     finally:
         container.close()
+
+
+def frame_times(path: str | Path, start: float = 0.0, duration: float | None = None) -> list[int] | None:
+    """The presentation times of the video frames in a range, in order, from the packets alone (no decoding).
+
+    Times are in the stream's time base, uncut (the range's start not taken off); a frame is in
+    the range as `VideoReader` counts it. None where a packet has no timestamp or two share one
+    (the reader then makes timestamps up, which only decoding the whole range reproduces).
+    """
+    import av
+
+    path = Path(path)
+    end = start + duration if duration is not None else None
+    with open_input(path) as container:
+        stream = main_video_stream(container)
+        if stream is None:
+            return None
+        tb = stream.time_base
+        if tb is None:
+            return None
+        half = float(tb) / 2
+        times = []
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.pts is None:
+                    return None
+                seconds = float(packet.pts * tb)
+                if seconds >= start - half and (end is None or seconds < end - half):
+                    times.append(int(packet.pts))
+        except av.error.FFmpegError as exc:
+            raise InputError(path, f"reading failed ({reason(exc)})") from None
+    times.sort()
+    if len(set(times)) != len(times):
+        return None
+    return times

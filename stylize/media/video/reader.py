@@ -310,6 +310,17 @@ class VideoReader:
         self._check_complete(state)
         self._note_warnings(state)
 
+    def audio_packets(self) -> Iterator[AudioPacket]:
+        """Only the audio packets of the range, no video decoded (for video stylised elsewhere)."""
+        _seek(self._container, self.video_stream, self.start, self.info.time_base)
+        state = self._new_pass()
+        for packet in self._packets(self.audio_streams):
+            item = self._audio_item(packet, state)
+            if item is not None:
+                yield item
+            if all(state.audio_done.values()):
+                break
+
     def _new_pass(self) -> _Pass:
         tb = self.info.time_base
         return _Pass(
@@ -318,11 +329,16 @@ class VideoReader:
             audio_done={s.index: False for s in self.audio_streams},
         )
 
-    def _packets(self) -> Iterator[av.Packet]:
-        """The packets of the video and audio streams in file order; raises InputError where reading fails."""
+    def _packets(self, streams: Sequence[av.stream.Stream] | None = None) -> Iterator[av.Packet]:
+        """The packets of `streams` (default: the video and audio streams) in file order; raises
+        InputError where reading fails."""
         import av
 
-        demux = self._container.demux(self.video_stream, *self.audio_streams)
+        if streams is None:
+            streams = [self.video_stream, *self.audio_streams]
+        if not streams:
+            return
+        demux = self._container.demux(*streams)
         while True:
             try:
                 packet = next(demux)
