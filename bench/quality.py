@@ -141,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", help="device for the models and the metric (default cpu)")
     parser.add_argument("--no-peer", action="store_true", help=f"skip {PEER}")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="--heldout: keep the other methods of the existing results file, with their own dates, and replace "
+        "only those measured now (new weights for one model without measuring everything again)",
+    )
     parser.add_argument("--note", default="", help="a note stored with the results (e.g. which weights these are)")
     parser.add_argument(
         "--out", type=Path, default=None, help=f"results file (default {DEFAULT_OUT.relative_to(ROOT)})"
@@ -224,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                          "style_loss": float(figures.style[0]), "content_loss": float(figures.content[0])})  # fmt: skip
         results[name] = {
             **description,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "style_loss": sum(r["style_loss"] for r in rows) / len(rows),
             "content_loss": sum(r["content_loss"] for r in rows) / len(rows),
             "seconds_per_pair": seconds / len(rows),
@@ -332,6 +339,7 @@ def heldout(args: argparse.Namespace) -> int:
         summary = figures.summary()
         results[name] = {
             **description,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "style_loss": sum(r["style_loss"] for r in rows) / len(rows),
             "content_loss": sum(r["content_loss"] for r in rows) / len(rows),
             **summary,
@@ -342,6 +350,9 @@ def heldout(args: argparse.Namespace) -> int:
         }
         print(f"{name}: {', '.join(f'{k} {v:.3g}' for k, v in summary.items())}", file=sys.stderr)
 
+    out = args.out or HELDOUT_OUT
+    if args.replace and out.is_file():
+        results = {**kept_methods(out, photo_paths, style_paths, size), **results}
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "note": args.note,
@@ -358,7 +369,6 @@ def heldout(args: argparse.Namespace) -> int:
         "wall_seconds": time.perf_counter() - started,
         "methods": results,
     }
-    out = args.out or HELDOUT_OUT
     write_json(report, out)
     markdown = heldout_markdown(report)
     from stylize.media.atomic import atomic_path
@@ -368,6 +378,18 @@ def heldout(args: argparse.Namespace) -> int:
     print(markdown)
     print(f"wrote {out} and {out.with_suffix('.md')}", file=sys.stderr)
     return 0
+
+
+def kept_methods(path: Path, photos: list[Path], styles: list[Path], size: int) -> dict[str, Any]:
+    """The methods of an earlier held-out results file, each with the date it was measured.
+
+    Raises:
+        SystemExit: the file was measured on other images or at another size (its figures would not compare).
+    """
+    old = json.loads(path.read_text(encoding="utf-8"))
+    if old["photos"] != [p.stem for p in photos] or old["styles"] != [p.stem for p in styles] or old["size"] != size:
+        raise SystemExit(f"{path}: measured on other images or at another size; cannot --replace into it")
+    return {name: {"date": old["date"], **method} for name, method in old["methods"].items()}
 
 
 def record(results: Path) -> int:
@@ -443,14 +465,14 @@ def heldout_markdown(report: dict[str, Any]) -> str:
         f"wall time {report['wall_seconds']:.0f} s. Written by `python bench/quality.py --heldout`.",
         "",
         f"| method | colour top-1 (chance {1 / styles:.2f}) | colour ratio | texture top-1 | SSIM to photo "
-        "| style dependence | VGG style loss | VGG content loss | s / pair |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| style dependence | VGG style loss | VGG content loss | s / pair | measured |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in report["methods"].items():
         lines.append(
             f"| {name} | {r['colour_top1']:.2f} | {r['colour_ratio']:.2f} | {r['texture_top1']:.2f} | {r['ssim']:.2f} "
             f"| {r['style_dependence']:.3f} | {r['style_loss']:.3g} | {r['content_loss']:.3g} "
-            f"| {r['seconds_per_pair']:.2f} |"
+            f"| {r['seconds_per_pair']:.2f} | {r.get('date', report['date'])[:16]} |"
         )
     gates = ", ".join(f"{figure.replace('_', ' ')} {op} {bound:g}" for figure, (op, bound) in GATES.items())
     lines += ["", f"Gates for a shipped default: {gates}.", ""]
