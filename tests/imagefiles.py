@@ -120,3 +120,15 @@ BAD_MESSAGES = {
     "text": "not an image file: unknown format (its name says png, its content is not)",
     "bomb": "40000x40000 is 1600 megapixels, over the limit of 200; refused before decoding",
 }
+
+
+def style_folder(folder: Path) -> Path:
+    """Two small styles, wave.jpg and ink.png, in `folder`."""
+    rgb(folder / "wave.jpg", 40, 40, seed=5)
+    rgb(folder / "ink.png", 48, 32, seed=6)
+    return folder
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by its relative path: what a run wrote, to compare byte for byte."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from stylize.media import atomic
 from tests.clitools import error_lines, invoke, leftovers, subprocess_env
-from tests.imagefiles import BAD_MESSAGES, bad_inputs, odd_images, rgb
+from tests.imagefiles import BAD_MESSAGES, bad_inputs, folder_bytes, odd_images, rgb, style_folder
 
 
 @pytest.fixture
@@ -32,21 +32,14 @@ def photos(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def styles(tmp_path: Path) -> Path:
-    folder = tmp_path / "styles"
-    rgb(folder / "wave.jpg", 40, 40, seed=5)
-    rgb(folder / "ink.png", 48, 32, seed=6)
-    return folder
-
-
-def outputs(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return style_folder(tmp_path / "styles")
 
 
 def test_folders_styles_json_and_mirrored_names(photos: Path, styles: Path, tmp_path: Path, fast: list[str]) -> None:
     out = tmp_path / "out"
     result = invoke(["batch", photos, "-s", styles, "-o", out, "-r", "--json", *fast])
     assert result.exit_code == 0, result.stderr
-    assert sorted(outputs(out)) == [
+    assert sorted(folder_bytes(out)) == [
         "a__ink.png", "a__wave.png", "b__ink.jpg", "b__wave.jpg", "sub/c__ink.png", "sub/c__wave.png",
     ]  # fmt: skip
     assert Image.open(out / "b__ink.jpg").size == (48, 64)
@@ -64,7 +57,7 @@ def test_odd_formats_all_work(tmp_path: Path, styles: Path, fast: list[str]) -> 
     out = tmp_path / "out"
     result = invoke(["batch", *odd.values(), "-s", styles / "wave.jpg", "-o", out, *fast])
     assert result.exit_code == 0, result.stderr
-    assert sorted(outputs(out)) == sorted(
+    assert sorted(folder_bytes(out)) == sorted(
         f"{p.stem}__wave.{'jpg' if p.suffix == '.jpg' else 'png'}" for p in odd.values()
     )
     assert Image.open(out / "rgba__wave.png").mode == "RGBA"
@@ -81,7 +74,7 @@ def test_a_failed_input_does_not_stop_the_run(photos: Path, styles: Path, tmp_pa
     args = ["batch", photos, bad["missing"], "-s", styles / "wave.jpg", "-o", out, "--json", *fast]
     result = invoke(args)
     assert result.exit_code == 1
-    assert sorted(outputs(out)) == ["a__wave.png", "b__wave.jpg"]
+    assert sorted(folder_bytes(out)) == ["a__wave.png", "b__wave.jpg"]
     records = {Path(r["content"]).name: r for r in map(json.loads, result.stdout.splitlines())}
     for kind in ("missing", "empty", "truncated", "text", "bomb"):
         record = records[bad[kind].name]
@@ -108,7 +101,7 @@ def test_full_disk_fails_that_output_only(photos: Path, styles: Path, tmp_path: 
     out = tmp_path / "out"
     result = invoke(["batch", photos, "-s", styles / "wave.jpg", "-o", out, "--jobs", "2", *fast])
     assert result.exit_code == 1
-    assert sorted(outputs(out)) == ["a__wave.png"]
+    assert sorted(folder_bytes(out)) == ["a__wave.png"]
     assert f"failed: {out / 'b__wave.jpg'}: cannot write: no space left on the device" in result.stderr
     assert leftovers(tmp_path) == []
 
@@ -136,15 +129,15 @@ def test_ctrl_c_then_skip_existing_finishes_identically(photos: Path, styles: Pa
     assert stopped.exit_code == 130
     assert "interrupted after" in stopped.stderr and "--skip-existing" in stopped.stderr
     assert "Traceback" not in stopped.stderr
-    partial = outputs(out)
+    partial = folder_bytes(out)
     assert len(partial) == 3 and leftovers(tmp_path) == []
-    assert all(partial[name] == outputs(reference)[name] for name in partial)
+    assert all(partial[name] == folder_bytes(reference)[name] for name in partial)
 
     resumed = invoke(["batch", photos, "-s", styles, "-o", out, "-r", "--skip-existing", "--json", *fast])
     assert resumed.exit_code == 0, resumed.stderr
     statuses = [json.loads(line)["status"] for line in resumed.stdout.splitlines()]
     assert statuses.count("skipped") == 3 and statuses.count("done") == 3
-    assert outputs(out) == outputs(reference)
+    assert folder_bytes(out) == folder_bytes(reference)
 
 
 def test_sigint_to_a_real_process_leaves_no_partial_file(tmp_path: Path, styles: Path, fast: list[str]) -> None:
@@ -168,18 +161,18 @@ def test_sigint_to_a_real_process_leaves_no_partial_file(tmp_path: Path, styles:
     assert process.returncode == 130, text
     assert "interrupted after" in text and "Traceback" not in text
     assert leftovers(tmp_path) == []
-    done = outputs(out)
+    done = folder_bytes(out)
     assert 2 <= len(done) < count
     for data in done.values():  # every file there is complete
         Image.open(io.BytesIO(data)).load()
 
     resumed = invoke([*args, "--skip-existing"])
     assert resumed.exit_code == 0, resumed.stderr
-    finished = outputs(out)
+    finished = folder_bytes(out)
     assert len(finished) == count and all(finished[name] == data for name, data in done.items())
     reference = tmp_path / "reference"
     assert invoke(["batch", photos, "-s", styles / "wave.jpg", "-o", reference, "--jobs", "1", *fast]).exit_code == 0
-    assert finished == outputs(reference)
+    assert finished == folder_bytes(reference)
 
 
 def test_skip_existing_needs_no_model(photos: Path, styles: Path, tmp_path: Path, fast: list[str]) -> None:
@@ -203,7 +196,7 @@ def test_paths_from_stdin_zip_pairing_and_template(photos: Path, styles: Path, t
         input=paths,
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert sorted(outputs(out)) == ["photos/ink/a.webp", "photos/sub/wave/c.webp"]
+    assert sorted(folder_bytes(out)) == ["photos/ink/a.webp", "photos/sub/wave/c.webp"]
 
 
 def test_mixing_styles_makes_one_output_per_content(photos: Path, styles: Path, tmp_path: Path,
@@ -211,7 +204,7 @@ def test_mixing_styles_makes_one_output_per_content(photos: Path, styles: Path, 
     out = tmp_path / "out"
     result = invoke(["batch", photos / "a.png", "-s", styles, "--style-weights", "0.5,0.5", "-o", out, *fast])
     assert result.exit_code == 0, result.stderr
-    assert sorted(outputs(out)) == ["a__ink+wave.png"]
+    assert sorted(folder_bytes(out)) == ["a__ink+wave.png"]
 
 
 @pytest.mark.parametrize(
@@ -248,7 +241,7 @@ def test_a_broken_video_among_images_fails_alone(photos: Path, styles: Path, tmp
     result = invoke(["batch", photos, "-s", styles / "wave.jpg", "-o", out, *fast])
     assert result.exit_code == 1
     assert f"failed: {clip}: not a video file" in result.stderr
-    assert sorted(outputs(out)) == ["a__wave.png", "b__wave.jpg"]
+    assert sorted(folder_bytes(out)) == ["a__wave.png", "b__wave.jpg"]
 
 
 def test_an_unwritable_output_folder_fails_its_jobs_without_computing_them(
@@ -275,7 +268,7 @@ def test_an_unwritable_output_folder_fails_its_jobs_without_computing_them(
     result = invoke(["batch", photos, "-s", styles / "wave.jpg", "-o", out, "-r", *fast])
     assert result.exit_code == 1
     assert f"failed: {out / 'sub' / 'c__wave.png'}: cannot write: permission denied" in result.stderr
-    assert sorted(outputs(out)) == ["a__wave.png", "b__wave.jpg"]
+    assert sorted(folder_bytes(out)) == ["a__wave.png", "b__wave.jpg"]
     assert sorted(computed) == [(48, 64), (64, 48)]  # c.png (56x40) was never stylised
 
 
@@ -321,7 +314,7 @@ def test_a_damaged_video_fails_alone(tmp_path: Path, styles: Path, fast: list[st
     assert result.exit_code == 1
     failed = [line for line in result.stderr.splitlines() if "failed:" in line]
     assert len(failed) == 1 and failed[0].endswith(f"failed: {cut}: damaged: 1 of 12 frames in the file"), failed
-    assert sorted(outputs(out)) == ["good__wave.mp4", "still__wave.png"]
+    assert sorted(folder_bytes(out)) == ["good__wave.mp4", "still__wave.png"]
     assert leftovers(tmp_path) == []
 
 
@@ -341,7 +334,7 @@ def test_out_of_memory_fails_that_input_only_with_what_fits(
     out = tmp_path / "out"
     result = invoke(["batch", photos, "-s", styles / "wave.jpg", "-o", out, *fast])
     assert result.exit_code == 1
-    assert sorted(outputs(out)) == ["a__wave.png"]  # the other input still done, no partial file
+    assert sorted(folder_bytes(out)) == ["a__wave.png"]  # the other input still done, no partial file
     failed = [line for line in result.stderr.splitlines() if "failed:" in line]
     assert failed == [
         f"[1/2] failed: {photos / 'b.jpg'}: 48x64 does not fit in memory on cpu; try a smaller --max-size"

@@ -16,7 +16,7 @@ import pytest
 from stylize.pipeline.engines import open_engine
 from stylize.pipeline.settings import EngineChoice, ModelChoice, StyleChoice
 from tests.clitools import invoke, leftovers
-from tests.imagefiles import rgb
+from tests.imagefiles import folder_bytes, rgb, style_folder
 from tests.pipeline.engines.raytools import listening_addresses, start_ray_isolated, worker_pids
 
 
@@ -46,14 +46,7 @@ def photos(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def styles(tmp_path: Path) -> Path:
-    folder = tmp_path / "styles"
-    rgb(folder / "wave.jpg", 40, 40, seed=5)
-    rgb(folder / "ink.png", 48, 32, seed=6)
-    return folder
-
-
-def outputs(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return style_folder(tmp_path / "styles")
 
 
 def fast(parity_weights: Path) -> list[str]:
@@ -75,8 +68,8 @@ def test_batch_files_are_byte_identical_to_the_local_engine(
     assert local.exit_code == 0, local.stderr
     ray = invoke([*args, "-o", tmp_path / "ray", "--engine", "ray", "--workers", "2"])
     assert ray.exit_code == 0, ray.stderr
-    expected = outputs(tmp_path / "local")
-    assert len(expected) == 6 and outputs(tmp_path / "ray") == expected
+    expected = folder_bytes(tmp_path / "local")
+    assert len(expected) == 6 and folder_bytes(tmp_path / "ray") == expected
     records = [json.loads(line) for line in ray.stdout.splitlines()]
     assert sorted(r["output"] for r in records) == sorted(str(tmp_path / "ray" / name) for name in expected)
     assert {r["status"] for r in records} == {"done"} and "6 done" in ray.stderr
@@ -100,7 +93,7 @@ def test_skip_existing_and_a_failing_input(
     assert status["broken.png"] == ("failed", f"{photos / 'broken.png'}: not an image file: unknown format "
                                     "(its name says png, its content is not)")  # fmt: skip
     assert (out / "a__wave.png").stat().st_mtime_ns == kept
-    assert sorted(outputs(out)) == ["a__wave.png", "b__wave.jpg"] and leftovers(out) == []
+    assert sorted(folder_bytes(out)) == ["a__wave.png", "b__wave.jpg"] and leftovers(out) == []
 
 
 def test_a_killed_worker_loses_nothing_and_writes_nothing_twice(
@@ -144,7 +137,7 @@ def test_a_killed_worker_loses_nothing_and_writes_nothing_twice(
     assert killed and not Path(f"/proc/{killed[0]}").exists()
     assert Counter(o.status for o in seen) == {"done": 10}, [o.error for o in seen if o.error]
     assert sorted(Counter(str(o.job.output) for o in seen).values()) == [1] * 10
-    assert outputs(tmp_path / "ray") == outputs(tmp_path / "local") and len(local) == 10
+    assert folder_bytes(tmp_path / "ray") == folder_bytes(tmp_path / "local") and len(local) == 10
     assert leftovers(tmp_path / "ray") == []
 
 
@@ -297,7 +290,7 @@ def test_a_killed_driver_is_finished_by_a_rerun_with_skip_existing(
         ["batch", tmp_path / "many", "-s", styles / "wave.jpg", *fast(parity_weights), "-o", tmp_path / "local"]
     )
     assert local.exit_code == 0, local.stderr
-    assert outputs(out) == outputs(tmp_path / "local") and leftovers(out) == []
+    assert folder_bytes(out) == folder_bytes(tmp_path / "local") and leftovers(out) == []
 
 
 def _namespace_of(pid: int) -> str | None:
