@@ -403,14 +403,18 @@ def record(results: Path) -> int:
         for name, method in report["methods"].items()
         if method.get("bundled")
     }
-    recorded = {
-        "measured": f"python bench/quality.py --heldout ({report['date']}; {len(report['photos'])} photos x "
-        f"{len(report['styles'])} paintings of {report['media']} at {report['size']} px)",
-        "models": models,
-    }
+
+    def measured(date: str) -> str:
+        return (
+            f"python bench/quality.py --heldout ({date}; {len(report['photos'])} photos x "
+            f"{len(report['styles'])} paintings of {report['media']} at {report['size']} px)"
+        )
+
+    dates = {name: report["methods"][name].get("date", report["date"]) for name in models}
+    recorded = {"measured": {name: measured(date) for name, date in dates.items()}, "models": models}
     write_json(recorded, ROOT / "weights" / "stylize" / QUALITY_FILE)
     for name, figures in models.items():
-        write_card_section(name, figures, recorded["measured"])
+        write_card_section(name, figures, measured(dates[name]))
     print(f"recorded {', '.join(models)} in weights/stylize/{QUALITY_FILE} and their model cards", file=sys.stderr)
     return 0
 
