@@ -61,6 +61,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--max-size", type=int, default=320)
     parser.add_argument("--segment", type=int, default=25, help="frames per segment")
+    parser.add_argument("--temporal", default="flow", choices=("flow", "off"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "seams.json")
     args = parser.parse_args()
     clips = args.clips or [MEDIA / "video" / name for name in CLIPS]
@@ -86,7 +87,9 @@ def main() -> int:
     model = ModelChoice(name, device="cpu", precision="fp32")
     choice = StyleChoice((str(STYLE),), style_size=512, max_size=args.max_size)
     style = list(read_style_files([STYLE], 512).values())
-    settings = VideoSettings(duration=args.duration)
+    from stylize.pipeline.temporal import TemporalSettings
+
+    settings = VideoSettings(duration=args.duration, temporal=TemporalSettings(mode=args.temporal))
     engines = {
         "local": EngineChoice("local"),
         "ray": EngineChoice("ray", workers=2, segment_frames=args.segment),
@@ -108,7 +111,7 @@ def main() -> int:
             print(json.dumps(row), flush=True)
     result = {
         "what": "warping error (Lai et al.) of the pairs crossing a Ray segment seam vs all other pairs, "
-        "--temporal flow; the local engine's same pairs for reference (nothing cut there)",
+        f"--temporal {args.temporal}; the local engine's same pairs for reference (nothing cut there)",
         "model": name,
         "weights": stylizer.location,
         "style": str(STYLE.relative_to(ROOT)),
@@ -125,7 +128,7 @@ def main() -> int:
         "# Seams of --engine ray video segments",
         "",
         f"Written by `python bench/seams.py`: {name} ({stylizer.location}), Starry Night, first {args.duration:g} s "
-        f"at {args.max_size} px, `--temporal flow`, segments of {args.segment} frames with "
+        f"at {args.max_size} px, `--temporal {args.temporal}`, segments of {args.segment} frames with "
         f"{EngineChoice().warmup_frames} warm-up frames, 2 workers, CPU fp32. Warping error of the frame pairs that "
         "cross a seam over that of all other pairs (goal: at most 1.10); the local engine's same pairs for reference.",
         "",
