@@ -328,10 +328,11 @@ def measure_videos(
                     return
                 frame_in, frame_out = align(frame_in, frame_out)
                 if index in chosen and encoder is not None and style_image is not None:
-                    out_dist.append(style_distance(feature_statistics(encoder, to_tensor(frame_out)), style_stats))
-                    in_dist.append(style_distance(feature_statistics(encoder, to_tensor(frame_in)), style_stats))
-                    out_colour.append(colour_distance(to_tensor(frame_out)[0].cpu(), style_image))
-                    in_colour.append(colour_distance(to_tensor(frame_in)[0].cpu(), style_image))
+                    out_t, in_t = to_tensor(frame_out), to_tensor(frame_in)
+                    out_dist.append(style_distance(feature_statistics(encoder, out_t), style_stats))
+                    in_dist.append(style_distance(feature_statistics(encoder, in_t), style_stats))
+                    out_colour.append(colour_distance(out_t[0].cpu(), style_image))
+                    in_colour.append(colour_distance(in_t[0].cpu(), style_image))
                 yield frame_in, frame_out
 
     values_out: list[float] = []
