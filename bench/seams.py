@@ -39,13 +39,11 @@ def decoded_frames(path: Path, start: float = 0.0, duration: float | None = None
 
 
 def pair_errors(inputs: list, outputs: list, method: str) -> list[float]:
-    from stylize.metrics.temporal import align, pair_warping_error
+    """Each consecutive pair's warping error, the input brought to the output's size first."""
+    from stylize.metrics.temporal import align, warping_error
 
-    pairs = [align(a, b) for a, b in zip(inputs, outputs, strict=False)]
-    return [
-        pair_warping_error(pairs[t][0], pairs[t + 1][0], pairs[t][1], pairs[t + 1][1], method)
-        for t in range(len(pairs) - 1)
-    ]
+    aligned = [align(a, b) for a, b in zip(inputs, outputs, strict=False)]
+    return list(warping_error((a for a, _ in aligned), (b for _, b in aligned), method).pairs)
 
 
 def split(errors: list[float], seams: set[int]) -> dict[str, float]:
