@@ -102,13 +102,15 @@ def make_clip(
 
 
 def read_clip(path: Path) -> dict:
-    """What a test checks of a file: frames (RGB), their times, size, rate, rotation, audio."""
+    """What a test checks of a file: frames (RGB), their times, which are key frames, size, rate, rotation, audio."""
     import av
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        frames, times, rotation = [], [], None
+        frames, times, keyframes, rotation = [], [], [], None
         for frame in container.decode(stream):
+            if frame.key_frame:
+                keyframes.append(len(frames))
             frames.append(frame.to_ndarray(format="rgb24"))
             times.append(float(frame.pts * frame.time_base))
             if rotation is None:
@@ -133,6 +135,7 @@ def read_clip(path: Path) -> dict:
         return {
             "frames": frames,
             "times": times,
+            "keyframes": keyframes,
             "width": stream.codec_context.width,
             "height": stream.codec_context.height,
             "fps": stream.average_rate,

@@ -36,7 +36,6 @@ class VideoWriter:
         info: VideoInfo,
         display_matrix: Sequence[int] | None = None,
         audio_streams: Sequence[av.AudioStream] = (),
-        video_template: av.VideoStream | None = None,
     ) -> None:
         """Open the output and set up its streams.
 
@@ -47,8 +46,6 @@ class VideoWriter:
             display_matrix: the input's display matrix, written unchanged.
             audio_streams: the input's audio streams to pass on (copied where the container holds
                 their codec, else re-encoded).
-            video_template: a stream of video already encoded for this plan (segments stylised
-                elsewhere): its packets are copied with `write_packet` instead of frames encoded.
         """
         import av
 
@@ -62,8 +59,7 @@ class VideoWriter:
         except (OSError, av.error.FFmpegError) as exc:
             raise OutputError(plan.path, f"cannot write ({reason(exc)})") from None
         try:
-            self._copying = video_template is not None
-            self._video = self._add_video(display_matrix, video_template)
+            self._video = self._add_video(display_matrix)
             self.audio_notes: list[str] = []
             self._audio: dict[int, tuple[av.AudioStream, av.AudioStream, bool]] = {}
             for stream in audio_streams:
@@ -76,28 +72,23 @@ class VideoWriter:
         self.last_pts = 0
         self.last_duration = 0
 
-    def _add_video(self, display_matrix: Sequence[int] | None, template: av.VideoStream | None) -> av.VideoStream:
+    def _add_video(self, display_matrix: Sequence[int] | None) -> av.VideoStream:
         plan, info = self.plan, self.info
-        if template is not None:
-            stream = cast("av.VideoStream", self._container.add_stream_from_template(template))
-            stream.time_base = info.time_base
-        else:
-            stream = cast("av.VideoStream", self._container.add_stream(plan.codec.encoder, rate=info.fps,
-                                                                       options=plan.options))  # fmt: skip
-            stream.width, stream.height = self.coded_width, self.coded_height
-            stream.pix_fmt = plan.pix_fmt
-            # Timestamps in the input's own unit: every frame keeps its exact time (VFR included).
-            stream.time_base = info.time_base
-            stream.codec_context.time_base = info.time_base
-            stream.codec_context.framerate = info.fps
-            if info.sample_aspect_ratio:
-                stream.codec_context.sample_aspect_ratio = info.sample_aspect_ratio
-            color = info.color
-            cc = stream.codec_context
-            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = (
-                color.colorspace, color.primaries, color.trc, color.range,
-            )  # fmt: skip
+        stream = cast("av.VideoStream", self._container.add_stream(plan.codec.encoder, rate=info.fps,
+                                                                   options=plan.options))  # fmt: skip
+        stream.width, stream.height = self.coded_width, self.coded_height
+        stream.pix_fmt = plan.pix_fmt
+        # Timestamps in the input's own unit: every frame keeps its exact time (VFR included).
+        stream.time_base = info.time_base
         cc = stream.codec_context
+        cc.time_base = info.time_base
+        cc.framerate = info.fps
+        if info.sample_aspect_ratio:
+            cc.sample_aspect_ratio = info.sample_aspect_ratio
+        color = info.color
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = (
+            color.colorspace, color.primaries, color.trc, color.range,
+        )  # fmt: skip
         tag = plan.codec.tags.get(plan.format)
         if tag:
             cc.codec_tag = tag
@@ -161,12 +152,6 @@ class VideoWriter:
         self.frames_written += 1
         self.last_pts, self.last_duration = pts, duration
 
-    def write_packet(self, packet: av.Packet) -> None:
-        """Copy an encoded video packet (from a stream like `video_template`) into the video stream."""
-        packet.stream = self._video
-        self._container.mux(packet)
-        self.frames_written += 1
-
     def write_audio(self, item: AudioPacket) -> None:
         """Pass an audio packet on (copied as is, or decoded and re-encoded)."""
         entry = self._audio.get(item.track)
@@ -205,8 +190,7 @@ class VideoWriter:
         import av
 
         try:
-            if not self._copying:
-                self._mux(self._with_durations(self._video.encode(None)))
+            self._mux(self._with_durations(self._video.encode(None)))
             for _source, out, copy in self._audio.values():
                 if not copy:
                     self._mux(out.encode(None))

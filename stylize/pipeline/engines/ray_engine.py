@@ -18,11 +18,14 @@ and pandas for a pipeline whose blocks are single files.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,9 +49,6 @@ log = logging.getLogger(__name__)
 INSTALL = "pip install 'stylize[ray]'"
 # Tasks each actor holds: one running, one waiting, so it never idles while the driver reads and writes.
 QUEUE_PER_WORKER = 2
-# Segments travel and wait in NUT files: any codec, and timestamps kept exactly in the stream's own
-# time base (MP4 and Matroska round a stream's start to the millisecond in their edit lists).
-SEGMENT_FORMAT, SEGMENT_SUFFIX = "nut", ".nut"
 # How often Ray restarts a dead actor, and retries a task that was running on it, before the task fails.
 RESTARTS = 3
 
@@ -227,9 +227,10 @@ class StyleWorker:
         self, video: list[Any], name: str, segment: Segment, styles: list[Any], choice: StyleChoice,
         settings: VideoSettings, job: VideoJob,
     ) -> tuple[bytes, int, list[str]]:  # fmt: skip
-        """Stylise one segment of a video; returns the encoded segment file, its frame count, warnings."""
+        """Stylise one segment of a video; returns the segment file (`segment_plan`), its frame count, warnings."""
         import tempfile
 
+        from stylize.media.video.join import SEGMENT_SUFFIX, segment_plan
         from stylize.media.video.reader import Frame, VideoReader
         from stylize.media.video.writer import VideoWriter
         from stylize.pipeline.video_runner import FrameStylist
@@ -247,7 +248,7 @@ class StyleWorker:
         frames = 0
         with tempfile.TemporaryDirectory(prefix="stylize-segment-") as folder:
             out = Path(folder) / f"segment{SEGMENT_SUFFIX}"
-            plan = replace(job.plan, path=out, format=SEGMENT_FORMAT, options=segment_options(job.plan.options))
+            plan = segment_plan(out)
             with (
                 VideoReader(src, start=start, duration=None if end is None else end - start, size=job.resize,
                             audio=False) as reader,
@@ -278,12 +279,6 @@ def _sweep_scratch() -> None:
         pid = folder.name.removeprefix("stylize-ray-")
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def segment_options(options: Mapping[str, str]) -> dict[str, str]:
-    """Encoder options for a segment: no B-frames, so decoding and presentation order agree and
-    segments join one after the other with increasing decoding times."""
-    return {**options, "bf": "0"}
 
 
 def _range_end(settings: VideoSettings) -> float | None:
@@ -404,6 +399,18 @@ class RayEngine:
         max_pixels: int | None = None,
         on_video_progress: OnFrame | None = None,
     ) -> None:
+        """As the local engine's: every job's outcome reported once, in the plan's order."""
+        report = _InOrder(jobs, on_outcome)
+        try:
+            self._run_jobs(stylizer, jobs, styles, choice, report, masks, quality, max_pixels, on_video_progress)
+        finally:
+            report.flush()
+
+    def _run_jobs(
+        self, stylizer: Stylizer, jobs: Sequence[Job], styles: Mapping[Path, Tensor], choice: StyleChoice,
+        on_outcome: Callable[[Outcome], None], masks: Sequence[Image.Image] | None, quality: int,
+        max_pixels: int | None, on_video_progress: OnFrame | None,
+    ) -> None:  # fmt: skip
         from stylize.media.atomic import write_bytes_atomic
         from stylize.media.images import read_image_bytes
 
@@ -496,6 +503,8 @@ class RayEngine:
         """
         import math
 
+        from stylize.media.atomic import write_bytes_atomic
+        from stylize.media.video.join import join_segments
         from stylize.media.video.probe import frame_times
         from stylize.pipeline.pictures import read_masks
         from stylize.pipeline.video_runner import VideoResult, VideoSettings, plan_video
@@ -513,65 +522,73 @@ class RayEngine:
         segments = plan_segments(times, size, self.choice.warmup_frames)
         folder = segments_folder(dst)
         stamp = _fingerprint(src, stylizer, styles, choice, settings, self.choice, job)
-        kept = _kept_segments(folder, stamp, segments, dst)
+        kept = _kept_segments(folder, stamp, segments)
         done_frames = sum(seg.frames for seg in segments if seg.index in kept)
         if on_progress is not None and done_frames:
             on_progress(done_frames, len(times))
         todo = [seg for seg in segments if seg.index not in kept]
         warnings = list(job.warnings)
-        if todo:
-            ray = self.ray
-            paths = [Path(p) for p in choice.styles]
-            box = self._put(StylePayload(dict(zip(paths, styles, strict=True)), read_masks(choice.masks) or None))
-            video = self._put(src.read_bytes())
-            free = [actor for actor in actors for _ in range(QUEUE_PER_WORKER)]
-            running: dict[Any, tuple[Any, Segment]] = {}
+        parts = _Parts([segment_path(folder, seg) for seg in segments], kept)
 
-            def collect_one() -> None:
-                nonlocal done_frames
-                ready, _ = ray.wait(list(running), num_returns=1)
-                actor, seg = running.pop(ready[0])
-                free.append(actor)
-                try:
-                    data, frames, seg_warnings = ray.get(ready[0])
-                except ray.exceptions.RayError as exc:
-                    raise _worker_error(exc) from None
-                if frames != seg.frames:
-                    raise SetupError(f"{src}: segment {seg.index} gave {frames} frames instead of {seg.frames}",
-                                     hint="use --engine local for this video")  # fmt: skip
-                from stylize.media.atomic import write_bytes_atomic
-
-                write_bytes_atomic(segment_path(folder, seg, dst), data)
-                warnings.extend(w for w in seg_warnings if w not in warnings)
-                done_frames += frames
-                if on_progress is not None:
-                    on_progress(done_frames, len(times))
-
-            finished = False
+        # The driver encodes the output from the segments in order while the actors stylise the later ones.
+        with ThreadPoolExecutor(1, thread_name_prefix="stylize-join") as pool:
+            joining = pool.submit(join_segments, src, dst, parts, job.plan, job.info, job.size,
+                                  start=settings.start, duration=settings.duration)  # fmt: skip
             try:
-                for seg in todo:
-                    while not free:
-                        collect_one()
-                    actor = free.pop()
-                    ref = actor.segment.remote(video, src.name, seg, box, choice, settings, job)
-                    running[ref] = (actor, seg)
-                while running:
-                    collect_one()
-                finished = True
-            finally:
-                for ref in running:
-                    ray.cancel(ref)
-                # Each actor drops its copy of the input (a stopped run waits for that only briefly;
-                # a copy left behind is removed by the next actor started on that machine).
-                releases = [actor.release.remote(video) for actor in actors]
-                ray.wait(releases, num_returns=len(releases), timeout=None if finished else 5)
-        from stylize.media.video.join import join_segments
+                if todo:
+                    ray = self.ray
+                    paths = [Path(p) for p in choice.styles]
+                    box = self._put(StylePayload(dict(zip(paths, styles, strict=True)),
+                                                 read_masks(choice.masks) or None))  # fmt: skip
+                    video = self._put(src.read_bytes())
+                    free = [actor for actor in actors for _ in range(QUEUE_PER_WORKER)]
+                    running: dict[Any, tuple[Any, Segment]] = {}
 
-        parts = [segment_path(folder, seg, dst) for seg in segments]
-        result = join_segments(src, dst, parts, job.plan, job.info, job.size, start=settings.start,
-                               duration=settings.duration)  # fmt: skip
-        import shutil
+                    def collect_one() -> None:
+                        nonlocal done_frames
+                        ready, _ = ray.wait(list(running), num_returns=1)
+                        actor, seg = running.pop(ready[0])
+                        free.append(actor)
+                        if joining.done():
+                            joining.result()  # the output could not be written: stop now
+                        try:
+                            data, frames, seg_warnings = ray.get(ready[0])
+                        except ray.exceptions.RayError as exc:
+                            raise _worker_error(exc) from None
+                        if frames != seg.frames:
+                            raise SetupError(f"{src}: segment {seg.index} gave {frames} frames instead of {seg.frames}",
+                                             hint="use --engine local for this video")  # fmt: skip
+                        write_bytes_atomic(segment_path(folder, seg), data)
+                        parts.add(seg.index)
+                        warnings.extend(w for w in seg_warnings if w not in warnings)
+                        done_frames += frames
+                        if on_progress is not None:
+                            on_progress(done_frames, len(times))
 
+                    finished = False
+                    try:
+                        for seg in todo:
+                            while not free:
+                                collect_one()
+                            actor = free.pop()
+                            ref = actor.segment.remote(video, src.name, seg, box, choice, settings, job)
+                            running[ref] = (actor, seg)
+                        while running:
+                            collect_one()
+                        finished = True
+                    finally:
+                        for ref in running:
+                            ray.cancel(ref)
+                        # Each actor drops its copy of the input (a stopped run waits for that only briefly;
+                        # a copy left behind is removed by the next actor started on that machine).
+                        releases = [actor.release.remote(video) for actor in actors]
+                        ray.wait(releases, num_returns=len(releases), timeout=None if finished else 5)
+            except BaseException:
+                parts.stop()
+                with contextlib.suppress(Exception):
+                    joining.result()
+                raise
+            result = joining.result()
         shutil.rmtree(folder, ignore_errors=True)
         warnings += [note for note in result.audio if not note.startswith("audio copied")]
         return VideoResult(
@@ -580,12 +597,68 @@ class RayEngine:
         )  # fmt: skip
 
 
+class _InOrder:
+    """Passes outcomes on in the order of the plan's jobs, as the local engine reports them, whatever
+    order the workers finish in (each output is written as soon as it arrives; only its report waits)."""
+
+    def __init__(self, jobs: Sequence[Job], on_outcome: Callable[[Outcome], None]) -> None:
+        self._position = {job: index for index, job in enumerate(jobs)}
+        self._waiting: dict[int, Outcome] = {}
+        self._next = 0
+        self._on_outcome = on_outcome
+
+    def __call__(self, outcome: Outcome) -> None:
+        self._waiting[self._position[outcome.job]] = outcome
+        while self._next in self._waiting:
+            self._on_outcome(self._waiting.pop(self._next))
+            self._next += 1
+
+    def flush(self) -> None:
+        """Report what is still waiting (a run stopped early leaves gaps)."""
+        for index in sorted(self._waiting):
+            self._on_outcome(self._waiting.pop(index))
+
+
+class _Stopped(Exception):
+    """The run stopped before all segments were made (the join gives up its output)."""
+
+
+class _Parts:
+    """The segment files in order, each given out once it is kept; iterating waits for the next one."""
+
+    def __init__(self, paths: Sequence[Path], kept: Iterable[int]) -> None:
+        self._paths = list(paths)
+        self._kept = set(kept)
+        self._stopped = False
+        self._changed = threading.Condition()
+
+    def add(self, index: int) -> None:
+        with self._changed:
+            self._kept.add(index)
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def __iter__(self) -> Iterator[Path]:
+        for index, path in enumerate(self._paths):
+            with self._changed:
+                self._changed.wait_for(lambda: self._stopped or index in self._kept)  # noqa: B023 - called here
+                if self._stopped:
+                    raise _Stopped
+            yield path
+
+
 def segments_folder(dst: Path) -> Path:
     """Where the finished segments of `dst` are kept until it is joined."""
     return dst.parent / f"{dst.name}.segments"
 
 
-def segment_path(folder: Path, segment: Segment, dst: Path) -> Path:
+def segment_path(folder: Path, segment: Segment) -> Path:
+    from stylize.media.video.join import SEGMENT_SUFFIX
+
     return folder / f"{segment.index:05d}-{segment.begin}{SEGMENT_SUFFIX}"
 
 
@@ -603,10 +676,10 @@ def _fingerprint(
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())
     for style in styles:
         digest.update(style.detach().cpu().contiguous().numpy().tobytes())
-    plan = job.plan
+    # The output's encoding is not among them: segments hold exact frames, encoded at the join.
     parts = [
-        src.resolve(), stat.st_size, stat.st_mtime_ns, choice, settings, _model_of(stylizer), engine.segment_frames,
-        engine.warmup_frames, plan.format, plan.codec.name, plan.pix_fmt, sorted(plan.options.items()), job.size,
+        src.resolve(), stat.st_size, stat.st_mtime_ns, choice, settings.temporal, settings.start, settings.duration,
+        _model_of(stylizer), engine.segment_frames, engine.warmup_frames, job.size,
     ]  # fmt: skip
     digest.update(repr(parts).encode())
     return digest.hexdigest()
@@ -616,10 +689,8 @@ def _model_of(stylizer: Stylizer) -> tuple[object, ...]:
     return (stylizer.name, stylizer.compute)
 
 
-def _kept_segments(folder: Path, fingerprint: str, segments: Sequence[Segment], dst: Path) -> set[int]:
+def _kept_segments(folder: Path, fingerprint: str, segments: Sequence[Segment]) -> set[int]:
     """The segments a previous run of the same job finished; a folder of another job is emptied."""
-    import shutil
-
     stamp = folder / "fingerprint"
     if folder.is_dir() and (not stamp.is_file() or stamp.read_text() != fingerprint):
         shutil.rmtree(folder)
@@ -628,7 +699,7 @@ def _kept_segments(folder: Path, fingerprint: str, segments: Sequence[Segment], 
     folder.mkdir(parents=True, exist_ok=True)
     if not stamp.is_file():
         write_bytes_atomic(stamp, fingerprint.encode())
-    return {seg.index for seg in segments if segment_path(folder, seg, dst).is_file()}
+    return {seg.index for seg in segments if segment_path(folder, seg).is_file()}
 
 
 def _worker_error(exc: Exception) -> Exception:

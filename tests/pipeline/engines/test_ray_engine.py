@@ -15,6 +15,7 @@ import pytest
 
 from stylize.pipeline.engines import open_engine
 from stylize.pipeline.settings import EngineChoice, ModelChoice, StyleChoice
+from tests.clips import make_clip, read_clip
 from tests.clitools import invoke, leftovers
 from tests.imagefiles import folder_bytes, rgb, style_folder
 from tests.pipeline.engines.raytools import listening_addresses, start_ray_isolated, worker_pids
@@ -63,16 +64,20 @@ def test_ray_listens_on_loopback_only(ray_cluster) -> None:
 def test_batch_files_are_byte_identical_to_the_local_engine(
     ray_cluster, photos: Path, styles: Path, tmp_path: Path, parity_weights: Path
 ) -> None:
+    rgb(photos / "0-large.png", 320, 240, seed=5)  # first in the plan, last to finish on Ray
     args = ["batch", photos, "-s", styles, "-r", "--json", *fast(parity_weights)]
     local = invoke([*args, "-o", tmp_path / "local"])
     assert local.exit_code == 0, local.stderr
     ray = invoke([*args, "-o", tmp_path / "ray", "--engine", "ray", "--workers", "2"])
     assert ray.exit_code == 0, ray.stderr
     expected = folder_bytes(tmp_path / "local")
-    assert len(expected) == 6 and folder_bytes(tmp_path / "ray") == expected
+    assert len(expected) == 8 and folder_bytes(tmp_path / "ray") == expected
     records = [json.loads(line) for line in ray.stdout.splitlines()]
-    assert sorted(r["output"] for r in records) == sorted(str(tmp_path / "ray" / name) for name in expected)
-    assert {r["status"] for r in records} == {"done"} and "6 done" in ray.stderr
+    local_records = [json.loads(line) for line in local.stdout.splitlines()]
+    assert [Path(r["output"]).relative_to(tmp_path / "ray") for r in records] == [
+        Path(r["output"]).relative_to(tmp_path / "local") for r in local_records
+    ]  # the same JSON lines in the same order
+    assert {r["status"] for r in records} == {"done"} and "8 done" in ray.stderr
 
 
 def test_skip_existing_and_a_failing_input(
@@ -172,7 +177,6 @@ def test_video_segments_are_frame_identical_to_the_local_engine_and_resume(
     from stylize.pipeline.engines.ray_engine import segments_folder
     from stylize.pipeline.temporal import TemporalSettings
     from stylize.pipeline.video_runner import VideoSettings
-    from tests.clips import make_clip, read_clip
 
     src = make_clip(tmp_path / "in.mp4", frames=24, fps=24, rotation=90)
     settings = VideoSettings(TemporalSettings(mode="off"), EncodeSettings("ffv1"))
@@ -188,7 +192,7 @@ def test_video_segments_are_frame_identical_to_the_local_engine_and_resume(
     with pytest.raises(Stop):
         stylise_video(SEGMENTED, video_model, src, out, settings, stop_after_a_segment)
     kept = sorted(p.name for p in segments_folder(out).glob("*.nut"))
-    assert len(kept) >= 1 and not out.exists()
+    assert len(kept) >= 1 and not out.exists() and leftovers(tmp_path) == []
     progress = []
     result = stylise_video(SEGMENTED, video_model, src, out, settings, lambda d, t: progress.append((d, t)))
     assert progress[0][0] >= 8 and progress[-1] == (24, 24)  # the kept segment was not made again
@@ -205,7 +209,6 @@ def test_video_with_flow_in_three_segments_keeps_timing_audio_and_a_steady_seam(
 ) -> None:
     from stylize.metrics.temporal import pair_warping_error
     from stylize.pipeline.video_runner import VideoSettings
-    from tests.clips import make_clip, read_clip
 
     src = make_clip(tmp_path / "in.mp4", frames=24, fps=24, width=96, height=64)
     local_result = stylise_video(EngineChoice("local"), video_model, src, tmp_path / "local.mp4", VideoSettings())
@@ -214,6 +217,7 @@ def test_video_with_flow_in_three_segments_keeps_timing_audio_and_a_steady_seam(
     local, ray = read_clip(tmp_path / "local.mp4"), read_clip(tmp_path / "ray.mp4")
     for key in ("times", "width", "height", "fps", "duration", "rotation", "codec", "pix_fmt"):
         assert ray[key] == local[key], key
+    assert ray["keyframes"] == local["keyframes"] == [0]  # one encode: no key frame at each segment
     assert ray["audio"]["codec"] == local["audio"]["codec"] == "aac"
     assert abs(ray["audio"]["duration"] - local["audio"]["duration"]) < 1e-3
     assert result.audio == local_result.audio and result.frames == 24
@@ -225,7 +229,6 @@ def test_video_with_flow_in_three_segments_keeps_timing_audio_and_a_steady_seam(
 
 
 def test_stylize_video_and_batch_with_a_video_on_ray(ray_cluster, tmp_path: Path, parity_weights: Path) -> None:
-    from tests.clips import make_clip, read_clip
 
     (tmp_path / "clips").mkdir()
     src = make_clip(tmp_path / "clips" / "in.mp4", frames=6, fps=12)
