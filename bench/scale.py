@@ -106,10 +106,10 @@ def main() -> None:
     class EchoWorker(StyleWorker):
         """No model: each input's bytes go straight back as its output."""
 
-        def __init__(self, model, threads):  # noqa: ANN001
+        def __init__(self, threads):  # noqa: ANN001
             pass
 
-        def images(self, data, jobs, styles, choice, quality, max_pixels):  # noqa: ANN001
+        def images(self, model, data, jobs, styles, choice, quality, max_pixels):  # noqa: ANN001
             return [(Outcome(job, DONE, 0.0), data) for job in jobs]
 
     cores = os.cpu_count() or 1

@@ -53,6 +53,32 @@ QUEUE_PER_WORKER = 2
 RESTARTS = 3
 
 
+@contextlib.contextmanager
+def _stderr_to_debug_log() -> Iterator[None]:
+    """Send what is written to file descriptor 2 meanwhile to the debug log instead.
+
+    Ray's start-up writes its C++ warnings straight to the descriptor (on a machine without
+    internet: that its probe of 8.8.8.8 for its own address failed), past Python's logging and
+    around stylize's one-line output; what fails still reaches us as an exception.
+    """
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace").strip()
+            if text:
+                log.debug("Ray, starting: %s", text)
+
+
 def import_ray() -> Any:
     """The `ray` module, or a one-line SetupError saying how to install it."""
     try:
@@ -147,17 +173,34 @@ def plan_segments(times: Sequence[int], size: int, warmup: int) -> list[Segment]
 class StyleWorker:
     """A Ray actor (see `RayEngine`): the model, loaded once; each style prepared once."""
 
-    def __init__(self, model: ModelPayload, threads: int) -> None:
+    def __init__(self, threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-        self.stylizer = build_stylizer(model)
+        self._stylizer: Stylizer | None = None
         self._styles: dict[str, tuple[StylePayload, dict[Path, Any]]] = {}
         self._videos: dict[str, Path] = {}
         _sweep_scratch()
 
     def pid(self) -> int:
         return os.getpid()
+
+    @property
+    def stylizer(self) -> Stylizer:
+        assert self._stylizer is not None, "a task loads the model first"
+        return self._stylizer
+
+    def _load(self, model: list[Any]) -> None:
+        """Build the model from its boxed `ModelPayload` at this process's first task.
+
+        The model comes with every task rather than to the constructor: Ray restarts a dead actor
+        with its constructor's arguments, warns on every start when those live in the object store,
+        and a task's own arguments are kept for its retries anyway.
+        """
+        import ray
+
+        if self._stylizer is None:
+            self._stylizer = build_stylizer(ray.get(model[0]))
 
     def _payload(self, box: list[Any]) -> tuple[StylePayload, dict[Path, Any]]:
         import ray
@@ -175,10 +218,11 @@ class StyleWorker:
         return [prepared[path] for path in paths]
 
     def images(
-        self, data: bytes, jobs: Sequence[Job], styles: list[Any], choice: StyleChoice, quality: int,
-        max_pixels: int | None,
+        self, model: list[Any], data: bytes, jobs: Sequence[Job], styles: list[Any], choice: StyleChoice,
+        quality: int, max_pixels: int | None,
     ) -> list[tuple[Outcome, bytes | None]]:  # fmt: skip
         """One content's jobs: its file's bytes in, per job the outcome and the encoded output."""
+        self._load(model)
         from stylize.media.formats import output_format
         from stylize.media.images import decode_image, encode_image
         from stylize.pipeline.image_runner import stylize_picture
@@ -224,10 +268,11 @@ class StyleWorker:
             shutil.rmtree(_scratch_folder(os.getpid()), ignore_errors=True)
 
     def segment(
-        self, video: list[Any], name: str, segment: Segment, styles: list[Any], choice: StyleChoice,
-        settings: VideoSettings, job: VideoJob,
+        self, model: list[Any], video: list[Any], name: str, segment: Segment, styles: list[Any],
+        choice: StyleChoice, settings: VideoSettings, job: VideoJob,
     ) -> tuple[bytes, int, list[str]]:  # fmt: skip
         """Stylise one segment of a video; returns the segment file (`segment_plan`), its frame count, warnings."""
+        self._load(model)
         import tempfile
 
         from stylize.media.video.join import SEGMENT_SUFFIX, segment_plan
@@ -298,7 +343,8 @@ class RayEngine:
         self.ray = import_ray()
         self._joined = False
         self._actors: list[Any] = []
-        self._refs: list[Any] = []
+        self._refs: list[Any] = []  # what this run put in the object store, held until `close`
+        self._model: list[Any] = []  # the model's payload, boxed (see `_put`)
 
     def __enter__(self) -> RayEngine:
         return self
@@ -318,7 +364,8 @@ class RayEngine:
             return
         address = self.choice.address or os.environ.get("RAY_ADDRESS") or None
         try:
-            ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+            with _stderr_to_debug_log():
+                ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray"
             raise SetupError(f"cannot start or reach {where}: {exc}") from None
@@ -354,8 +401,7 @@ class RayEngine:
             return self._actors
         self._join()
         ray = self.ray
-        model_ref = ray.put(payload_of(stylizer, self.model))
-        self._refs.append(model_ref)  # held until `close`: a restarted actor builds itself from it again
+        self._model = self._put(payload_of(stylizer, self.model))
         actor = ray.remote(self.worker).options(
             num_cpus=self.choice.cpus_per_worker,
             num_gpus=self.choice.gpus_per_worker,
@@ -363,7 +409,7 @@ class RayEngine:
             max_task_retries=RESTARTS,
         )
         threads = max(1, int(self.choice.cpus_per_worker))
-        self._actors = [actor.remote(model_ref, threads) for _ in range(self.worker_count())]
+        self._actors = [actor.remote(threads) for _ in range(self.worker_count())]
         return self._actors
 
     def _put(self, value: Any) -> list[Any]:
@@ -455,7 +501,8 @@ class RayEngine:
                             on_outcome(failed(job, exc))
                         continue
                     actor = free.pop()
-                    running[actor.images.remote(data, todo, box, choice, quality, max_pixels)] = (actor, todo)
+                    ref = actor.images.remote(self._model, data, todo, box, choice, quality, max_pixels)
+                    running[ref] = (actor, todo)
                 while running:
                     collect_one()
             except KeyboardInterrupt:
@@ -571,7 +618,7 @@ class RayEngine:
                             while not free:
                                 collect_one()
                             actor = free.pop()
-                            ref = actor.segment.remote(video, src.name, seg, box, choice, settings, job)
+                            ref = actor.segment.remote(self._model, video, src.name, seg, box, choice, settings, job)
                             running[ref] = (actor, seg)
                         while running:
                             collect_one()

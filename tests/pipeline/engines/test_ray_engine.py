@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections import Counter
 from dataclasses import replace
@@ -265,8 +266,10 @@ def test_a_killed_driver_is_finished_by_a_rerun_with_skip_existing(
     env = {**subprocess_env(), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
     out = tmp_path / "out"
     command = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', sys.executable, "-m", "stylize"]
-    driver = subprocess.Popen([*command, "batch", *map(str, args), "-o", str(out)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("wb") as sink:
+        driver = subprocess.Popen([*command, "batch", *map(str, args), "-o", str(out)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=sink)  # fmt: skip
     namespace = None
     try:
         deadline = time.monotonic() + 120
@@ -284,6 +287,10 @@ def test_a_killed_driver_is_finished_by_a_rerun_with_skip_existing(
         _kill_namespace(namespace, driver.pid)
     written = sorted(p.name for p in out.iterdir() if not is_temp_file(p))
     assert 1 <= len(written) < 12
+    # Only stylize's own lines: none of the log lines Ray's C++ start-up writes to the terminal
+    # ("[2026-11-30 19:47:54,817 W 20261 20261] network_util.cc:330: Failed to determine local IP ...").
+    lines = stderr.read_text().splitlines()
+    assert lines and not [line for line in lines if re.match(r"\[\d{4}-\d\d-\d\d [\d:,]+ [DIWEF] ", line)], lines
 
     rerun = invoke(["batch", *args, "-o", out, "--skip-existing", "--json"])
     assert rerun.exit_code == 0, rerun.stderr
