@@ -205,6 +205,30 @@ def test_video_segments_are_frame_identical_to_the_local_engine_and_resume(
         assert ray[key] == local[key], key
 
 
+def test_a_worker_killed_mid_video_loses_no_frame(ray_cluster, video_model, tmp_path: Path) -> None:
+    from stylize.media.video.codecs import EncodeSettings
+    from stylize.pipeline.temporal import TemporalSettings
+    from stylize.pipeline.video_runner import VideoSettings
+
+    src = make_clip(tmp_path / "in.mp4", frames=24, fps=24)
+    settings = VideoSettings(TemporalSettings(mode="off"), EncodeSettings("ffv1"))
+    stylise_video(EngineChoice("local"), video_model, src, tmp_path / "local.mkv", settings)
+    killed = []
+
+    def kill_a_worker(done: int, total: int | None) -> None:
+        if not killed:
+            pids = worker_pids()
+            assert len(pids) == 2, pids
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    result = stylise_video(SEGMENTED, video_model, src, tmp_path / "ray.mkv", settings, kill_a_worker)
+    assert killed and result.frames == 24
+    local, ray = read_clip(tmp_path / "local.mkv"), read_clip(tmp_path / "ray.mkv")
+    assert ray["times"] == local["times"]
+    assert all(np.array_equal(a, b) for a, b in zip(local["frames"], ray["frames"], strict=True))
+
+
 def test_video_with_flow_in_three_segments_keeps_timing_audio_and_a_steady_seam(
     ray_cluster, video_model, tmp_path: Path
 ) -> None:
