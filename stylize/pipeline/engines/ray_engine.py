@@ -222,10 +222,11 @@ class StyleWorker:
         quality: int, max_pixels: int | None,
     ) -> list[tuple[Outcome, bytes | None]]:  # fmt: skip
         """One content's jobs: its file's bytes in, per job the outcome and the encoded output."""
-        self._load(model)
         from stylize.media.formats import output_format
         from stylize.media.images import decode_image, encode_image
         from stylize.pipeline.image_runner import stylize_picture
+
+        self._load(model)
 
         try:
             picture = decode_image(data, str(jobs[0].content.path), max_pixels)
@@ -272,13 +273,14 @@ class StyleWorker:
         choice: StyleChoice, settings: VideoSettings, job: VideoJob,
     ) -> tuple[bytes, int, list[str]]:  # fmt: skip
         """Stylise one segment of a video; returns the segment file (`segment_plan`), its frame count, warnings."""
-        self._load(model)
         import tempfile
 
         from stylize.media.video.join import SEGMENT_SUFFIX, segment_plan
         from stylize.media.video.reader import Frame, VideoReader
         from stylize.media.video.writer import VideoWriter
         from stylize.pipeline.video_runner import FrameStylist
+
+        self._load(model)
 
         src = self._local_copy(video, name)
         tb = job.info.time_base
@@ -553,7 +555,6 @@ class RayEngine:
         from stylize.media.atomic import write_bytes_atomic
         from stylize.media.video.join import join_segments
         from stylize.media.video.probe import frame_times
-        from stylize.pipeline.pictures import read_masks
         from stylize.pipeline.video_runner import VideoResult, VideoSettings, plan_video
 
         settings = settings or VideoSettings()
@@ -577,59 +578,27 @@ class RayEngine:
         warnings = list(job.warnings)
         parts = _Parts([segment_path(folder, seg) for seg in segments], kept)
 
+        def keep(seg: Segment, data: bytes, frames: int, seg_warnings: list[str]) -> None:
+            nonlocal done_frames
+            if joining.done():
+                joining.result()  # the output could not be written: stop now
+            if frames != seg.frames:
+                raise SetupError(f"{src}: segment {seg.index} gave {frames} frames instead of {seg.frames}",
+                                 hint="use --engine local for this video")  # fmt: skip
+            write_bytes_atomic(segment_path(folder, seg), data)
+            parts.add(seg.index)
+            warnings.extend(w for w in seg_warnings if w not in warnings)
+            done_frames += frames
+            if on_progress is not None:
+                on_progress(done_frames, len(times))
+
         # The driver encodes the output from the segments in order while the actors stylise the later ones.
         with ThreadPoolExecutor(1, thread_name_prefix="stylize-join") as pool:
             joining = pool.submit(join_segments, src, dst, parts, job.plan, job.info, job.size,
                                   start=settings.start, duration=settings.duration)  # fmt: skip
             try:
                 if todo:
-                    ray = self.ray
-                    paths = [Path(p) for p in choice.styles]
-                    box = self._put(StylePayload(dict(zip(paths, styles, strict=True)),
-                                                 read_masks(choice.masks) or None))  # fmt: skip
-                    video = self._put(src.read_bytes())
-                    free = [actor for actor in actors for _ in range(QUEUE_PER_WORKER)]
-                    running: dict[Any, tuple[Any, Segment]] = {}
-
-                    def collect_one() -> None:
-                        nonlocal done_frames
-                        ready, _ = ray.wait(list(running), num_returns=1)
-                        actor, seg = running.pop(ready[0])
-                        free.append(actor)
-                        if joining.done():
-                            joining.result()  # the output could not be written: stop now
-                        try:
-                            data, frames, seg_warnings = ray.get(ready[0])
-                        except ray.exceptions.RayError as exc:
-                            raise _worker_error(exc) from None
-                        if frames != seg.frames:
-                            raise SetupError(f"{src}: segment {seg.index} gave {frames} frames instead of {seg.frames}",
-                                             hint="use --engine local for this video")  # fmt: skip
-                        write_bytes_atomic(segment_path(folder, seg), data)
-                        parts.add(seg.index)
-                        warnings.extend(w for w in seg_warnings if w not in warnings)
-                        done_frames += frames
-                        if on_progress is not None:
-                            on_progress(done_frames, len(times))
-
-                    finished = False
-                    try:
-                        for seg in todo:
-                            while not free:
-                                collect_one()
-                            actor = free.pop()
-                            ref = actor.segment.remote(self._model, video, src.name, seg, box, choice, settings, job)
-                            running[ref] = (actor, seg)
-                        while running:
-                            collect_one()
-                        finished = True
-                    finally:
-                        for ref in running:
-                            ray.cancel(ref)
-                        # Each actor drops its copy of the input (a stopped run waits for that only briefly;
-                        # a copy left behind is removed by the next actor started on that machine).
-                        releases = [actor.release.remote(video) for actor in actors]
-                        ray.wait(releases, num_returns=len(releases), timeout=None if finished else 5)
+                    self._stylise_segments(actors, src, todo, styles, choice, settings, job, keep)
             except BaseException:
                 parts.stop()
                 with contextlib.suppress(Exception):
@@ -642,6 +611,49 @@ class RayEngine:
             output=dst, frames=result.frames, fps=float(job.info.fps), seconds=time.perf_counter() - began,
             size=job.size, audio=result.audio, warnings=tuple(warnings),
         )  # fmt: skip
+
+    def _stylise_segments(
+        self, actors: list[Any], src: Path, todo: Sequence[Segment], styles: Sequence[Tensor], choice: StyleChoice,
+        settings: VideoSettings, job: VideoJob, keep: Callable[[Segment, bytes, int, list[str]], None],
+    ) -> None:  # fmt: skip
+        """Run the segments `todo` on the actors, at most `QUEUE_PER_WORKER` each; `keep` takes each result."""
+        from stylize.pipeline.pictures import read_masks
+
+        ray = self.ray
+        paths = [Path(p) for p in choice.styles]
+        box = self._put(StylePayload(dict(zip(paths, styles, strict=True)), read_masks(choice.masks) or None))
+        video = self._put(src.read_bytes())
+        free = [actor for actor in actors for _ in range(QUEUE_PER_WORKER)]
+        running: dict[Any, tuple[Any, Segment]] = {}
+
+        def collect_one() -> None:
+            ready, _ = ray.wait(list(running), num_returns=1)
+            actor, seg = running.pop(ready[0])
+            free.append(actor)
+            try:
+                result = ray.get(ready[0])
+            except ray.exceptions.RayError as exc:
+                raise _worker_error(exc) from None
+            keep(seg, *result)
+
+        finished = False
+        try:
+            for seg in todo:
+                while not free:
+                    collect_one()
+                actor = free.pop()
+                ref = actor.segment.remote(self._model, video, src.name, seg, box, choice, settings, job)
+                running[ref] = (actor, seg)
+            while running:
+                collect_one()
+            finished = True
+        finally:
+            for ref in running:
+                ray.cancel(ref)
+            # Each actor drops its copy of the input (a stopped run waits for that only briefly;
+            # a copy left behind is removed by the next actor started on that machine).
+            releases = [actor.release.remote(video) for actor in actors]
+            ray.wait(releases, num_returns=len(releases), timeout=None if finished else 5)
 
 
 class _InOrder:
