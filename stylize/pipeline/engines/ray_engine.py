@@ -658,7 +658,8 @@ class RayEngine:
 
 class _InOrder:
     """Passes outcomes on in the order of the plan's jobs, as the local engine reports them, whatever
-    order the workers finish in (each output is written as soon as it arrives; only its report waits)."""
+    order the workers finish in. Each output is written as soon as it arrives; only its report waits,
+    and what waits is the outcome alone (names and timings), never a picture."""
 
     def __init__(self, jobs: Sequence[Job], on_outcome: Callable[[Outcome], None]) -> None:
         self._position = {job: index for index, job in enumerate(jobs)}
