@@ -599,12 +599,12 @@ class RayEngine:
             try:
                 if todo:
                     self._stylise_segments(actors, src, todo, styles, choice, settings, job, keep)
-            except BaseException:
+                result = joining.result()
+            except BaseException:  # Ctrl-C included: the join stops at its next segment, its output dropped
                 parts.stop()
                 with contextlib.suppress(Exception):
                     joining.result()
                 raise
-            result = joining.result()
         shutil.rmtree(folder, ignore_errors=True)
         warnings += [note for note in result.audio if not note.startswith("audio copied")]
         return VideoResult(
