@@ -80,6 +80,7 @@ def main() -> int:
     from stylize.pipeline.engines import open_engine
     from stylize.pipeline.pictures import read_style_files
     from stylize.pipeline.settings import EngineChoice, ModelChoice, StyleChoice
+    from stylize.pipeline.temporal import TemporalSettings
     from stylize.pipeline.video_runner import VideoSettings
     from stylize.weights.defaults import default_model
 
@@ -89,8 +90,6 @@ def main() -> int:
     model = ModelChoice(name, device="cpu", precision="fp32")
     choice = StyleChoice((str(STYLE),), style_size=512, max_size=args.max_size)
     style = list(read_style_files([STYLE], 512).values())
-    from stylize.pipeline.temporal import TemporalSettings
-
     settings = VideoSettings(duration=args.duration, temporal=TemporalSettings(mode=args.temporal))
     engines = {
         "local": EngineChoice("local"),

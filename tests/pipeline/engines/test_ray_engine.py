@@ -254,7 +254,6 @@ def test_video_with_flow_in_three_segments_keeps_timing_audio_and_a_steady_seam(
 
 
 def test_stylize_video_and_batch_with_a_video_on_ray(ray_cluster, tmp_path: Path, parity_weights: Path) -> None:
-
     (tmp_path / "clips").mkdir()
     src = make_clip(tmp_path / "clips" / "in.mp4", frames=6, fps=12)
     style = rgb(tmp_path / "style.png", 32, 32, seed=4)
