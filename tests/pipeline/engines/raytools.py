@@ -94,3 +94,16 @@ def worker_pids(name: str = "StyleWorker") -> list[int]:
             if title.startswith(f"ray::{name}".encode()):
                 pids.append(int(entry.name))
     return pids
+
+
+def reaped(pid: int, seconds: float = 10.0) -> bool:
+    """Whether process `pid` is gone from /proc within `seconds`: a killed process stays there, a
+    zombie, until its parent (Ray's raylet, busy on a loaded machine) collects it."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

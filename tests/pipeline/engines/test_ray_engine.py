@@ -19,7 +19,7 @@ from stylize.pipeline.settings import EngineChoice, ModelChoice, StyleChoice
 from tests.clips import make_clip, read_clip
 from tests.clitools import invoke, leftovers
 from tests.imagefiles import folder_bytes, rgb, style_folder
-from tests.pipeline.engines.raytools import listening_addresses, start_ray_isolated, worker_pids
+from tests.pipeline.engines.raytools import listening_addresses, reaped, start_ray_isolated, worker_pids
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_a_killed_worker_loses_nothing_and_writes_nothing_twice(
 
     local = run(EngineChoice("local"), tmp_path / "local")
     seen = run(EngineChoice("ray", workers=2), tmp_path / "ray", kill_a_worker)
-    assert killed and not Path(f"/proc/{killed[0]}").exists()
+    assert killed and reaped(killed[0])
     assert Counter(o.status for o in seen) == {"done": 10}, [o.error for o in seen if o.error]
     assert sorted(Counter(str(o.job.output) for o in seen).values()) == [1] * 10
     assert folder_bytes(tmp_path / "ray") == folder_bytes(tmp_path / "local") and len(local) == 10
