@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from stylize.errors import WeightsError
 from stylize.media.atomic import write_bytes_atomic
+from stylize.weights.checkpoint import state_dict_from_bytes
 from stylize.weights.registry import ENCODER, ModelSpec
 
 LICENCE = "Apache-2.0"
@@ -31,14 +34,43 @@ def export_weights(spec: ModelSpec, modules: dict[str, torch.nn.Module], folder:
     Returns:
         file name -> (sha256, size in bytes).
     """
-    written = {}
-    for wf in spec.files:
-        state = {
-            k: v.detach().to("cpu", torch.float16).contiguous() for k, v in modules[wf.module].state_dict().items()
-        }
-        digest = save_tensors(folder / wf.filename, state)
-        written[wf.filename] = (digest, (folder / wf.filename).stat().st_size)
-    return written
+    return {wf.filename: _save_half(folder / wf.filename, modules[wf.module].state_dict()) for wf in spec.files}
+
+
+def average_exports(spec: ModelSpec, folders: Sequence[Path], folder: Path) -> dict[str, tuple[str, int]]:
+    """Write the element-wise mean of several exports of one model (folders holding its official
+    files) to `folder`, in fp16 like `export_weights`.
+
+    The exports of one run's low-learning-rate stretch wander around a minimum from save to save;
+    their mean (stochastic weight averaging, Izmailov et al. 2018) lies nearer to it than any one.
+
+    Returns:
+        file name -> (sha256, size in bytes).
+
+    Raises:
+        WeightsError: fewer than two folders, a file missing or unreadable, or exports whose keys or
+            shapes differ.
+    """
+    if len(folders) < 2:
+        raise WeightsError(f"averaging needs at least two exports of {spec.name}, got {len(folders)}")
+    means = {}
+    for wf in spec.files:  # every file is checked before any is written
+        paths = [f / wf.filename for f in folders]
+        for path in paths:
+            if not path.is_file():
+                raise WeightsError(f"{path}: missing")
+        states = [state_dict_from_bytes(path.read_bytes(), str(path)) for path in paths]
+        shapes = {k: v.shape for k, v in states[0].items()}
+        for path, state in zip(paths[1:], states[1:], strict=True):
+            if {k: v.shape for k, v in state.items()} != shapes:
+                raise WeightsError(f"{path}: its keys or shapes differ from {paths[0]}")
+        means[wf.filename] = {k: torch.stack([state[k].float() for state in states]).mean(0) for k in shapes}
+    return {name: _save_half(folder / name, mean) for name, mean in means.items()}
+
+
+def _save_half(path: Path, state: Mapping[str, torch.Tensor]) -> tuple[str, int]:
+    digest = save_tensors(path, {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in state.items()})
+    return digest, path.stat().st_size
 
 
 def link_encoder(encoder: Path, folder: Path) -> None:
