@@ -2,11 +2,12 @@
 """Average several exports of one model into one weights folder (stochastic weight averaging).
 
     python scripts/average_weights.py MODEL OUT EXPORT [EXPORT ...]
-    e.g. python scripts/average_weights.py stya2k /tmp/avg /work/runs/stya2k/snap_*
+    e.g. python scripts/average_weights.py stya2k /tmp/avg /work/runs/stya2k/exports/step_*
 
-Each EXPORT is a folder holding the model's official files (a run's `weights/<model>/`, copied at
-several saves of a low-learning-rate stretch). OUT receives their element-wise mean in fp16 and the
-encoder link, so `--weights OUT` works; the model card is left to whoever ships the result.
+Each EXPORT is a folder holding the model's official files (what `scripts/cpu_train.sh` keeps in
+RUN/exports/step_N at each save, e.g. along a low-learning-rate stretch). OUT receives their
+element-wise mean in fp16 and the encoder link, so `--weights OUT` works; the model card is left to
+whoever ships the result.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = get_spec(args.model)
         folder = args.out / spec.folder
-        folder.mkdir(parents=True, exist_ok=True)
         written = average_exports(spec, args.exports, folder)
         link_encoder(derived_encoder_path(), args.out)
     except StylizeError as exc:
