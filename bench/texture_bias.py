@@ -8,7 +8,8 @@ absolute Laplacian of the luminance, at 1, 2 and 4 px) of the painting and the m
 held-out photos' outputs, and the output-minus-painting difference averaged over paintings. A
 difference with the same sign for every painting is a bias of the model, not of one style: it moves
 every output's signature the same way, towards whichever paintings lie in that direction, which is
-what texture retrieval then picks. Results: bench/results/texture_bias.md.
+what texture retrieval then picks. Outputs are measured as `bench/quality.py` measures them: rounded
+to 8 bits. Results: bench/results/texture_bias.md.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def main() -> int:
 
     import stylize
     from stylize.media.atomic import atomic_path
-    from stylize.media.images import image_to_tensor, read_image, resize_long_side
+    from stylize.media.images import image_to_tensor, read_image, resize_long_side, tensor_to_image
     from stylize.metrics.fidelity import texture_signature
 
     torch.set_grad_enabled(False)
@@ -49,11 +50,13 @@ def main() -> int:
         style = image_to_tensor(resize_long_side(read_image(path).rgb, args.size))
         prepared = model.prepare_style(style)
         own = texture_signature(style[0])
-        outputs = torch.stack([texture_signature(model.stylize(p, prepared)[0]) for p in photos]).mean(0)
-        differences.append(outputs - own)
-        rows.append(f"| {path.stem} | " + " | ".join(f"{d:+.2f}" for d in outputs - own) + " |")
-    mean = torch.stack(differences).mean(0)
-    same_sign = (torch.stack(differences).sign() == mean.sign()).all(0)
+        outputs = [image_to_tensor(tensor_to_image(model.stylize(p, prepared)))[0] for p in photos]
+        mean_output = torch.stack([texture_signature(o) for o in outputs]).mean(0)
+        differences.append(mean_output - own)
+        rows.append(f"| {path.stem} | " + " | ".join(f"{d:+.2f}" for d in differences[-1]) + " |")
+    stacked = torch.stack(differences)
+    mean = stacked.mean(0)
+    same_sign = (stacked.sign() == mean.sign()).all(0)
     lines = [
         "# Texture bias: outputs' signature minus the painting's",
         "",
