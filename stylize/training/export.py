@@ -14,7 +14,7 @@ import torch
 from stylize.errors import WeightsError
 from stylize.media.atomic import write_bytes_atomic
 from stylize.weights.checkpoint import state_dict_from_bytes
-from stylize.weights.registry import ENCODER, ModelSpec
+from stylize.weights.registry import ENCODER, ModelSpec, get_spec
 
 LICENCE = "Apache-2.0"
 
@@ -66,6 +66,39 @@ def average_exports(spec: ModelSpec, folders: Sequence[Path], folder: Path) -> d
                 raise WeightsError(f"{path}: its keys or shapes differ from {paths[0]}")
         means[wf.filename] = {k: torch.stack([state[k].float() for state in states]).mean(0) for k in shapes}
     return {name: _save_half(folder / name, mean) for name, mean in means.items()}
+
+
+def video_from_still(still: Path, folder: Path) -> dict[str, tuple[str, int]]:
+    """Write adaattn-video files to start fine-tuning from a trained adaattn export (`still`, a
+    folder holding its official files), in fp16 like `export_weights`.
+
+    The video model is the still model's relu3_1 half: its cosine attention has exactly the names
+    and shapes of `adaattn_3` (f, g, h over the same 448 key channels), and its decoder is
+    `decoder_layer_2` without the skip, whose first convolution reads the attention output
+    alone, the second half of that layer's 512 input channels. Trained from random weights the
+    video model collapsed; from these it starts with a decoder that already renders a style.
+
+    Returns:
+        file name -> (sha256, size in bytes).
+
+    Raises:
+        WeightsError: a file missing or unreadable, or not an adaattn export.
+    """
+    files = {wf.module: wf.filename for wf in get_spec("adaattn").files}
+    states = {}
+    for module in ("adaattn_3", "decoder"):
+        path = still / files[module]
+        if not path.is_file():
+            raise WeightsError(f"{path}: missing (an adaattn export has it)")
+        states[module] = state_dict_from_bytes(path.read_bytes(), str(path))
+    prefix = "decoder_layer_2."
+    decoder = {"decoder." + k[len(prefix) :]: v for k, v in states["decoder"].items() if k.startswith(prefix)}
+    first = decoder.get("decoder.1.weight")
+    if first is None or first.shape[1] != 512:
+        raise WeightsError(f"{still / files['decoder']}: not an adaattn decoder (no 512-channel decoder_layer_2.1)")
+    decoder["decoder.1.weight"] = first[:, 256:]
+    video = {"transformer": states["adaattn_3"], "decoder": decoder}
+    return {wf.filename: _save_half(folder / wf.filename, video[wf.module]) for wf in get_spec("adaattn-video").files}
 
 
 def _save_half(path: Path, state: Mapping[str, torch.Tensor]) -> tuple[str, int]:
