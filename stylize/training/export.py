@@ -56,10 +56,7 @@ def average_exports(spec: ModelSpec, folders: Sequence[Path], folder: Path) -> d
     means = {}
     for wf in spec.files:  # every file is checked before any is written
         paths = [f / wf.filename for f in folders]
-        for path in paths:
-            if not path.is_file():
-                raise WeightsError(f"{path}: missing")
-        states = [state_dict_from_bytes(path.read_bytes(), str(path)) for path in paths]
+        states = [_read_state(path) for path in paths]
         shapes = {k: v.shape for k, v in states[0].items()}
         for path, state in zip(paths[1:], states[1:], strict=True):
             if {k: v.shape for k, v in state.items()} != shapes:
@@ -85,12 +82,7 @@ def video_from_still(still: Path, folder: Path) -> dict[str, tuple[str, int]]:
         WeightsError: a file missing or unreadable, or not an adaattn export.
     """
     files = {wf.module: wf.filename for wf in get_spec("adaattn").files}
-    states = {}
-    for module in ("adaattn_3", "decoder"):
-        path = still / files[module]
-        if not path.is_file():
-            raise WeightsError(f"{path}: missing (an adaattn export has it)")
-        states[module] = state_dict_from_bytes(path.read_bytes(), str(path))
+    states = {module: _read_state(still / files[module]) for module in ("adaattn_3", "decoder")}
     prefix = "decoder_layer_2."
     decoder = {"decoder." + k[len(prefix) :]: v for k, v in states["decoder"].items() if k.startswith(prefix)}
     first = decoder.get("decoder.1.weight")
@@ -99,6 +91,12 @@ def video_from_still(still: Path, folder: Path) -> dict[str, tuple[str, int]]:
     decoder["decoder.1.weight"] = first[:, 256:]
     video = {"transformer": states["adaattn_3"], "decoder": decoder}
     return {wf.filename: _save_half(folder / wf.filename, video[wf.module]) for wf in get_spec("adaattn-video").files}
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise WeightsError(f"{path}: missing")
+    return state_dict_from_bytes(path.read_bytes(), str(path))
 
 
 def _save_half(path: Path, state: Mapping[str, torch.Tensor]) -> tuple[str, int]:
