@@ -18,15 +18,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 from pathlib import Path
 
+from video_temporal import CLIPS, MEDIA, STYLE, TARGET_STYLE, TARGET_WARP  # the clips, painting and targets
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-MEDIA = Path(os.environ.get("STYLIZE_MEDIA", "media"))
-CLIPS = ("bikes.mp4", "bigbuckbunny.mp4")
-STYLES = (ROOT / "tests/data/heldout/paintings/van_gogh_church_at_auvers.jpg",)
 WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
@@ -56,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from stylize.media.images import fit_long_side
     from stylize.media.video.probe import probe
     from stylize.media.video.reader import Frame, VideoReader
-    from stylize.metrics.temporal import feature_statistics, sample_indices, style_distance, warping_error
+    from stylize.metrics.temporal import as_unit, feature_statistics, sample_indices, style_distance, warping_error
     from stylize.pipeline.pictures import read_styles
     from stylize.pipeline.settings import StyleChoice
     from stylize.pipeline.temporal import TemporalSettings, TemporalState, smooth
@@ -66,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     model_name = args.model or default_model("video", args.weights).name
     model = stylize.load_model(model_name, args.weights, "cpu")
     encoder = model.network.encoder.float()
-    styles = args.style or list(STYLES)
+    styles = args.style or [STYLE]
 
     def distance(frames: list[np.ndarray], reference: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
         chosen = sample_indices(len(frames), 8)
@@ -96,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             for weight in args.temporal_weights:
-                state, smoothed = TemporalState(), []
+                settings, state, smoothed = TemporalSettings(weight=weight), TemporalState(), []
                 for image, frame in zip(inputs, per_frame, strict=True):
-                    out, state = smooth(state, image, frame.astype(np.float32) / 255, TemporalSettings(weight=weight))
+                    out, state = smooth(state, image, as_unit(frame), settings)
                     smoothed.append((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8))
                 row = {
                     "clip": clip.name,
@@ -131,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"`python bench/temporal_weight.py` ({summary['date']}): first {args.duration:g} s of each clip at "
         f"{args.max_size} px, weights {model.location}. Changes against per-frame output; targets: warping "
-        "error at least 40 % lower, style distance at most 10 % higher.",
+        f"error at least {TARGET_WARP:.0%} lower, style distance at most {TARGET_STYLE:.0%} higher.",
         "",
         "| clip | style | weight | warping error, DIS | Farneback | style distance |",
         "|---|---|---:|---:|---:|---:|",
